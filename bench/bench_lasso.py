@@ -21,10 +21,19 @@ Environment: scikit-learn runs with OPENBLAS_CORETYPE unset (a value pinned to H
 slows NumPy's OpenBLAS on AVX-512 machines; apx picks its kernels itself), so the script
 re-executes itself without it unless --keep-env.
 
-Output: bench/results/lasso.json and a markdown table on stdout. --quick: 4000 x 400 into
-$TMPDIR/apx-bench-quick/ (a smoke test; bench/results is left alone).
+Sparse case ("sparse"): X (50000 x 5000) CSR at 0.5% density (standard normal values),
+y = X w* + 0.1 N(0,1) with 50 random non-zeros in w*, alpha by bisection for about 50
+non-zeros; both sides get the same scipy.sparse CSR matrix (apx: apx.lasso on the CSR
+arrays, the intercept by implicit centring, never densified; scikit-learn: Lasso on the
+csr_matrix, which centres implicitly too), same tolerance and gap rule. Rows apx-auto,
+apx-naive and sklearn (scikit-learn's precompute=True is not used for sparse input).
 
-Usage: python bench/bench_lasso.py [--quick] [--threads 2] [--repeats 3] [--keep-env]
+Output: bench/results/lasso.json and a markdown table on stdout. --quick: 4000 x 400 (sparse:
+10000 x 1000 at 2%) into $TMPDIR/apx-bench-quick/ (a smoke test; bench/results is left
+alone). --sparse-only runs only the sparse case and merges it into the existing JSON.
+
+Usage: python bench/bench_lasso.py [--quick] [--sparse-only] [--threads 2] [--repeats 3]
+       [--keep-env]
 """
 from __future__ import annotations
 
@@ -75,7 +84,12 @@ def _fit(impl, X, y, alpha):
 def worker(args):
     limit_threads(args.threads, args.impl)
     d = np.load(args.data)
-    X, y, alpha = np.ascontiguousarray(d["X"]), d["y"], float(d["alpha"])
+    y, alpha = d["y"], float(d["alpha"])
+    if "X_data" in d:
+        import scipy.sparse as sp
+        X = sp.csr_matrix((d["X_data"], d["X_indices"], d["X_indptr"]), shape=tuple(d["X_shape"]))
+    else:
+        X = np.ascontiguousarray(d["X"])
     _fit(args.impl, X[:500, :100].copy(), y[:500], alpha)  # imports, BLAS buffers
     times = []
     for _ in range(args.repeats):
@@ -116,11 +130,22 @@ def make_data(n, p, rho, k, seed):
     return X, y
 
 
+def make_sparse_data(n, p, density, k, seed):
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, format="csr", random_state=seed,
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[rng.choice(p, k, replace=False)] = rng.standard_normal(k)
+    y = X @ w + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
 def pick_alpha(X, y, target):
     """alpha with about `target` non-zeros, by bisection on log(alpha) with apx (loose tol)."""
     from apx import sparse
-    Xc, yc = X - X.mean(0), y - y.mean()
-    amax = float(np.max(np.abs(Xc.T @ yc)) / len(y))
+    yc = y - y.mean()  # Xc^T yc = X^T yc since yc sums to zero (dense or sparse X)
+    amax = float(np.max(np.abs(X.T @ yc)) / len(y))
     lo, hi, best = np.log(amax * 1e-4), np.log(amax), amax
     for _ in range(30):
         mid = 0.5 * (lo + hi)
@@ -161,7 +186,9 @@ def markdown(res):
                 continue
             sp = sk.get("seconds", float("nan")) / r["seconds"]
             same = set(r["support"]) == set(sk.get("support", []))
-            lines.append(f"| {case['name']} | {impl} | {r['seconds']:.3f} | {sp:.1f}x | "
+            name = case["name"] if "density" not in case else \
+                f"sparse {case['n']}x{case['p']} @{case['density']:.1%}"
+            lines.append(f"| {name} | {impl} | {r['seconds']:.3f} | {sp:.1f}x | "
                          f"{r['gap']:.2e} | {r['gap_tol']:.2e} | {r['nnz']} | {same} | "
                          f"{r['objective'] - sk.get('objective', float('nan')):.1e} |")
     return "\n".join(lines)
@@ -173,6 +200,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keep-env", action="store_true")
+    ap.add_argument("--sparse-only", action="store_true")
     ap.add_argument("--worker")
     ap.add_argument("--data")
     ap.add_argument("--impl")
@@ -189,8 +217,11 @@ def main():
     env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
     res = {"benchmark": "lasso", "n": n, "p": p, "k": k, "tol": TOL, "threads": args.threads,
            "repeats": args.repeats, "environment": environment(), "cases": []}
+    if args.sparse_only and (outdir / "lasso.json").exists():
+        old = json.loads((outdir / "lasso.json").read_text())
+        res["cases"] = [c for c in old.get("cases", []) if c["name"] != "sparse"]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, rho in [("indep", 0.0), ("corr", 0.9)]:
+        for name, rho in [] if args.sparse_only else [("indep", 0.0), ("corr", 0.9)]:
             X, y = make_data(n, p, rho, k, seed=1 if rho == 0 else 2)
             alpha = pick_alpha(X, y, k)
             data = Path(tmp) / f"{name}.npz"
@@ -198,6 +229,16 @@ def main():
             rows = [run_impl(impl, data, args.threads, args.repeats, env)
                     for impl in ["apx-auto", "apx-naive", "sklearn", "sklearn-gram"]]
             res["cases"].append({"name": name, "rho": rho, "alpha": alpha, "rows": rows})
+        sn, sp_, dens = (10000, 1000, 0.02) if args.quick else (50000, 5000, 0.005)
+        X, y = make_sparse_data(sn, sp_, dens, 50, seed=3)
+        alpha = pick_alpha(X, y, 50)
+        data = Path(tmp) / "sparse.npz"
+        np.savez(data, X_data=X.data, X_indices=X.indices, X_indptr=X.indptr,
+                 X_shape=np.array(X.shape), y=y, alpha=alpha)
+        rows = [run_impl(impl, data, args.threads, args.repeats, env)
+                for impl in ["apx-auto", "apx-naive", "sklearn"]]
+        res["cases"].append({"name": "sparse", "n": sn, "p": sp_, "density": dens,
+                             "nnz_X": int(X.nnz), "alpha": alpha, "rows": rows})
     try:
         res["environment"]["loadavg_after"] = os.getloadavg()
     except OSError:

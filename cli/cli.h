@@ -187,9 +187,17 @@ int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_lstsq(int argc, char **argv);
 int cmd_sketch(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
+int cmd_halpern(int argc, char **argv);
+int cmd_constrained(int argc, char **argv);
 
 int cmd_lasso(int argc, char **argv);
 int cmd_enet(int argc, char **argv);
+int cmd_mtrl(int argc, char **argv);
 int cmd_sparse_code(int argc, char **argv);
+int cmd_lightcurve(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_kernel_ridge(int argc, char **argv);
+int cmd_random_features(int argc, char **argv);
 #endif /* APX_CLI_H */

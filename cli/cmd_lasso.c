@@ -1,11 +1,62 @@
 /* cli/cmd_lasso.c: apx lasso and apx enet: X (n,p), y (n) or Y (n,T) -> coefficients by
  * coordinate descent with gap-safe screening and working sets (include/apx/sparse.h).
  * A 2-D Y with T > 1 columns fits the multi-task model (rows of W share their support).
- * --path K fits the warm-started path over scikit-learn's grid of K alphas instead. */
+ * --path K fits the warm-started path over scikit-learn's grid of K alphas instead.
+ * A Matrix Market coordinate X (.mtx) is fitted as a CSR matrix, never densified. */
 #include <string.h>
 
+#include "apx/io.h"
 #include "apx/sparse.h"
 #include "cli.h"
+
+/* The design: dense, or CSR arrays (owned) from a coordinate .mtx file. */
+typedef struct {
+    apx_dmat D;
+    apx_csr S;
+    int sparse;
+    int64_t rows, cols;
+} design;
+
+static void design_free(design *x) {
+    apx_dmat_free(&x->D);
+    apx_free((void *)x->S.indptr);
+    apx_free((void *)x->S.indices);
+    apx_free((void *)x->S.data);
+}
+
+static apx_status csr_of_mtx(const apx_mtx *m, design *x) {
+    int64_t *ip = apx_malloc(sizeof(int64_t) * (size_t)(m->rows + 1));
+    int64_t *ix = apx_malloc(sizeof(int64_t) * (size_t)(m->nnz + 1));
+    double *v = apx_malloc(sizeof(double) * (size_t)(m->nnz + 1));
+    apx_csr S = {m->rows, m->cols, m->nnz, ip, ix, v};
+    x->S = S;
+    if (!ip || !ix || !v)
+        return cli_set_error(APX_ENOMEM, 0, "out of memory for a %lld-entry CSR matrix",
+                             (long long)m->nnz);
+    x->sparse = 1;
+    return apx_csr_from_coo(m->rows, m->cols, m->nnz, m->row_idx, m->col_idx, m->values, ip,
+                            ix, v);
+}
+
+static apx_status read_design(const char *path, const char *key, design *x) {
+    memset(x, 0, sizeof *x);
+    size_t len = strlen(path);
+    if (len > 4 && !strcmp(path + len - 4, ".mtx")) {
+        apx_mtx m;
+        apx_status s = apx_mtx_read(path, &m);
+        if (s != APX_OK) return s;
+        if (m.format == APX_MTX_COORDINATE) {
+            s = csr_of_mtx(&m, x);
+            x->rows = m.rows, x->cols = m.cols;
+            apx_mtx_free(&m);
+            return s;
+        }
+        apx_mtx_free(&m);
+    }
+    apx_status s = cli_read_matrix(path, key, &x->D);
+    x->rows = x->D.rows, x->cols = x->D.cols;
+    return s;
+}
 
 typedef struct {
     const char *cmd;
@@ -56,15 +107,17 @@ static void json_info(cli_json *j, const apx_enet_info *info) {
     cli_json_str(j, "updates", info->gram ? "covariance" : "naive");
 }
 
-static void print_fit(const lasso_args *a, const char *xp, apx_dmat X, int64_t T,
+static void print_fit(const lasso_args *a, const char *xp, const design *X, int64_t T,
                       const apx_enet_info *info, const double *b, double secs, int json) {
     if (json) {
         cli_json j;
         cli_json_open(&j, stdout);
         cli_json_str(&j, "command", a->cmd);
         cli_json_str(&j, "input", xp);
-        cli_json_int(&j, "rows", X.rows);
-        cli_json_int(&j, "cols", X.cols);
+        cli_json_int(&j, "rows", X->rows);
+        cli_json_int(&j, "cols", X->cols);
+        cli_json_str(&j, "format", X->sparse ? "csr" : "dense");
+        if (X->sparse) cli_json_int(&j, "x_nnz", X->S.nnz);
         cli_json_int(&j, "tasks", T);
         cli_json_num(&j, "alpha", a->alpha);
         cli_json_num(&j, "l1_ratio", a->l1_ratio);
@@ -78,8 +131,9 @@ static void print_fit(const lasso_args *a, const char *xp, apx_dmat X, int64_t T
         cli_json_close(&j);
         return;
     }
-    printf("%s: %s (%lld x %lld%s), alpha = %g, l1_ratio = %g\n", a->cmd, xp,
-           (long long)X.rows, (long long)X.cols, T > 1 ? ", multi-task" : "", a->alpha,
+    printf("%s: %s (%lld x %lld%s%s), alpha = %g, l1_ratio = %g\n", a->cmd, xp,
+           (long long)X->rows, (long long)X->cols, X->sparse ? ", CSR" : "",
+           T > 1 ? ", multi-task" : "", a->alpha,
            a->l1_ratio);
     printf("%lld non-zero %s, duality gap %.3e (tolerance %.3e, %s), %d epochs, %d working "
            "sets (last %lld, %s updates), %lld screened, %.3f s\n",
@@ -98,23 +152,30 @@ static apx_status write_fit(const lasso_args *a, apx_dmat W, const double *b) {
     return s;
 }
 
-static int fit_one(lasso_args *a, const char *xp, apx_dmat X, apx_dmat Y, const cli_common *c) {
+static int fit_one(lasso_args *a, const char *xp, const design *X, apx_dmat Y,
+                   const cli_common *c) {
     apx_dmat W = {0};
     double *b = apx_malloc(sizeof(double) * (size_t)Y.cols);
     apx_enet_info info;
     memset(&info, 0, sizeof info);
     cli_progress bar;
     a->eo.progress = cli_progress_start(&bar, a->cmd, c->quiet);
-    apx_status s = b ? apx_dmat_alloc(X.cols, Y.cols, &W) : APX_ENOMEM;
+    apx_status s = b ? apx_dmat_alloc(X->cols, Y.cols, &W) : APX_ENOMEM;
     double t0 = cli_now();
     if (s == APX_OK && Y.cols == 1) {
         double *y = apx_malloc(sizeof(double) * (size_t)Y.rows);
         s = y ? APX_OK : APX_ENOMEM;
         for (int64_t i = 0; y && i < Y.rows; i++) y[i] = Y.data[i * Y.ld];
-        if (s == APX_OK) s = apx_sparse_enet(X, y, a->alpha, a->l1_ratio, &a->eo, W.data, b, &info);
+        if (s == APX_OK && X->sparse)
+            s = apx_sparse_enet_csr(X->S, y, a->alpha, a->l1_ratio, &a->eo, W.data, b, &info);
+        else if (s == APX_OK)
+            s = apx_sparse_enet(X->D, y, a->alpha, a->l1_ratio, &a->eo, W.data, b, &info);
         apx_free(y);
-    } else if (s == APX_OK)
-        s = apx_sparse_multitask_enet(X, Y, a->alpha, a->l1_ratio, &a->eo, W, b, &info);
+    } else if (s == APX_OK && X->sparse)
+        s = cli_set_error(APX_EINVAL, CLI_EXIT_USAGE, "the multi-task model needs a dense X "
+                          "(got a CSR .mtx)");
+    else if (s == APX_OK)
+        s = apx_sparse_multitask_enet(X->D, Y, a->alpha, a->l1_ratio, &a->eo, W, b, &info);
     double secs = cli_now() - t0;
     cli_progress_end(&bar);
     if (s == APX_ENOCONV) { /* the iterate is still a result; the summary says so */
@@ -130,7 +191,7 @@ static int fit_one(lasso_args *a, const char *xp, apx_dmat X, apx_dmat Y, const 
     return rc;
 }
 
-static void print_path(const lasso_args *a, const char *xp, apx_dmat X, const double *al,
+static void print_path(const lasso_args *a, const char *xp, const design *X, const double *al,
                        const double *gaps, apx_dmat C, double secs, int json) {
     int64_t K = a->path;
     double *nnz = apx_malloc(sizeof(double) * (size_t)K);
@@ -143,8 +204,9 @@ static void print_path(const lasso_args *a, const char *xp, apx_dmat X, const do
         cli_json_open(&j, stdout);
         cli_json_str(&j, "command", a->cmd);
         cli_json_str(&j, "input", xp);
-        cli_json_int(&j, "rows", X.rows);
-        cli_json_int(&j, "cols", X.cols);
+        cli_json_int(&j, "rows", X->rows);
+        cli_json_int(&j, "cols", X->cols);
+        cli_json_str(&j, "format", X->sparse ? "csr" : "dense");
         cli_json_num(&j, "l1_ratio", a->l1_ratio);
         cli_json_num_arr(&j, "alphas", al, K);
         cli_json_num_arr(&j, "gaps", gaps, K);
@@ -154,7 +216,7 @@ static void print_path(const lasso_args *a, const char *xp, apx_dmat X, const do
         cli_json_close(&j);
     } else {
         printf("%s path: %s (%lld x %lld), %lld alphas from %g to %g, %.3f s\n", a->cmd, xp,
-               (long long)X.rows, (long long)X.cols, (long long)K, al[0], al[K - 1], secs);
+               (long long)X->rows, (long long)X->cols, (long long)K, al[0], al[K - 1], secs);
         for (int64_t k = 0; nnz && k < K; k++)
             printf("  alpha %-12.6g nnz %-6.0f gap %.3e\n", al[k], nnz[k], gaps[k]);
         if (a->out) printf("wrote %s/alphas.npy, coefs.npy, intercepts.npy, gaps.npy\n", a->out);
@@ -162,23 +224,29 @@ static void print_path(const lasso_args *a, const char *xp, apx_dmat X, const do
     apx_free(nnz);
 }
 
-static int fit_path(lasso_args *a, const char *xp, apx_dmat X, apx_dmat Y, const cli_common *c) {
+static int fit_path(lasso_args *a, const char *xp, const design *X, apx_dmat Y,
+                    const cli_common *c) {
     int64_t K = a->path;
     if (Y.cols != 1)
         return cli_error(a->cmd, CLI_EXIT_USAGE, "--path needs a single target y (got %lld "
                          "columns)", (long long)Y.cols);
     double *buf = apx_malloc(sizeof(double) * (size_t)(4 * K + Y.rows));
     apx_dmat C = {0};
-    apx_status s = buf ? apx_dmat_alloc(K, X.cols, &C) : APX_ENOMEM;
+    apx_status s = buf ? apx_dmat_alloc(K, X->cols, &C) : APX_ENOMEM;
     double *al = buf, *b = buf + K, *g = buf + 2 * K, *y = buf + 4 * K;
     for (int64_t i = 0; buf && i < Y.rows; i++) y[i] = Y.data[i * Y.ld];
     apx_dmat Yv = {y, Y.rows, 1, 1};
     double t0 = cli_now();
-    if (s == APX_OK)
-        s = apx_sparse_alpha_grid(X, Yv, a->l1_ratio, a->eo.fit_intercept, a->eps, K, al);
+    if (s == APX_OK && X->sparse)
+        s = apx_sparse_alpha_grid_csr(X->S, y, a->l1_ratio, a->eo.fit_intercept, a->eps, K, al);
+    else if (s == APX_OK)
+        s = apx_sparse_alpha_grid(X->D, Yv, a->l1_ratio, a->eo.fit_intercept, a->eps, K, al);
     cli_progress bar;
     a->eo.progress = cli_progress_start(&bar, a->cmd, c->quiet);
-    if (s == APX_OK) s = apx_sparse_enet_path(X, y, a->l1_ratio, al, K, &a->eo, C, b, g, NULL);
+    if (s == APX_OK && X->sparse)
+        s = apx_sparse_enet_path_csr(X->S, y, a->l1_ratio, al, K, &a->eo, C, b, g, NULL);
+    else if (s == APX_OK)
+        s = apx_sparse_enet_path(X->D, y, a->l1_ratio, al, K, &a->eo, C, b, g, NULL);
     cli_progress_end(&bar);
     double secs = cli_now() - t0;
     if (s == APX_ENOCONV) {
@@ -242,7 +310,8 @@ static int run_cmd(lasso_args *a, int argc, char **argv, int enet) {
                      "Gap-safe screening and working sets; the duality gap is the stopping "
                      "rule (as scikit-learn's).\nA 2-D y with T > 1 columns fits the "
                      "multi-task model (||W||_{2,1} penalty, rows share their support).\n"
-                     "Inputs: .npy, .npz, .mtx, .csv (a 1-D y or a column). When the "
+                     "Inputs: .npy, .npz, .mtx, .csv (a 1-D y or a column); a coordinate .mtx X "
+                     "is fitted as CSR\n(never densified; single task). When the "
                      "tolerance is not reached within\n--max-epochs the iterate is still "
                      "written and reported (\"converged\": false), exit code 0.",
                      "accepted for uniformity (coordinate descent is deterministic)", table, n, 2,
@@ -258,16 +327,17 @@ static int run_cmd(lasso_args *a, int argc, char **argv, int enet) {
     a->eo.fit_intercept = !a->no_intercept;
     a->eo.screening = !a->no_screening;
     a->eo.working_set = !a->no_ws;
-    apx_dmat X = {0}, Y = {0};
-    apx_status s = cli_read_matrix(pos[0], a->key, &X);
+    design X;
+    apx_dmat Y = {0};
+    apx_status s = read_design(pos[0], a->key, &X);
     if (s == APX_OK) s = read_targets(a, pos[1], X.rows, &Y);
     if (s != APX_OK) {
-        apx_dmat_free(&X);
+        design_free(&X);
         apx_dmat_free(&Y);
         return cli_fail(a->cmd, s);
     }
-    r = a->path > 0 ? fit_path(a, pos[0], X, Y, &c) : fit_one(a, pos[0], X, Y, &c);
-    apx_dmat_free(&X);
+    r = a->path > 0 ? fit_path(a, pos[0], &X, Y, &c) : fit_one(a, pos[0], &X, Y, &c);
+    design_free(&X);
     apx_dmat_free(&Y);
     return r;
 }

@@ -23,9 +23,11 @@ static void range_text(const apx_optim_setting *s, char *buf, size_t n) {
 }
 
 static void print_kind(const apx_optim_kind *k, const double *values) {
-    printf("%s: %s%s%s\n", k->name, k->help,
+    printf("%s: %s%s%s%s%s\n", k->name, k->help,
            (k->flags & APX_OPTIM_MATRIX) ? " [matrix-aware]" : "",
-           (k->flags & APX_OPTIM_HESSIAN) ? " [takes a Hessian estimate]" : "");
+           (k->flags & APX_OPTIM_HESSIAN) ? " [takes a Hessian estimate]" : "",
+           (k->flags & APX_OPTIM_STATS) ? " [takes layer statistics]" : "",
+           (k->flags & APX_OPTIM_BATCH) ? " [grows the batch in apx train]" : "");
     for (int i = 0; i < k->n_settings; i++) {
         const apx_optim_setting *s = &k->settings[i];
         char range[80];

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 typedef struct {
-    const char *corpus, *out, *resume, *norm, *act, *schedule, *optimizer;
+    const char *corpus, *out, *resume, *norm, *act, *schedule, *optimizer, *opt_set;
     int64_t layers, d_model, heads, context, d_ff;
     double dropout;
     int untied, no_bias;
@@ -23,7 +23,7 @@ static const char *const model_flags[] = {"--layers", "--d-model", "--heads", "-
                                           "--no-bias"};
 static const char *const train_flags[] = {
     "--out", "--batch", "--accum", "--steps", "--lr", "--min-lr", "--warmup", "--schedule",
-    "--optimizer", "--weight-decay", "--beta1", "--beta2", "--clip", "--val-fraction",
+    "--optimizer", "--opt-set", "--weight-decay", "--beta1", "--beta2", "--clip", "--val-fraction",
     "--eval-every", "--eval-tokens", "--ckpt-every", "--log-every", "--stop-at", "--minutes",
     "--seed"};
 
@@ -72,6 +72,10 @@ static int build_opts(const train_args *a, const cli_common *cc, apx_train_opts 
     o->time_budget = a->minutes * 60;
     o->seed = cc->seed;
     o->out_dir = a->out;
+    if (a->opt_set && strlen(a->opt_set) >= sizeof o->opt_settings)
+        return cli_error("train", CLI_EXIT_USAGE, "--opt-set: %zu characters, at most %zu",
+                         strlen(a->opt_set), sizeof o->opt_settings - 1);
+    if (a->opt_set) snprintf(o->opt_settings, sizeof o->opt_settings, "%s", a->opt_set);
     const apx_optim_kind *k;
     if (apx_sched_kind_parse(a->schedule, &o->schedule) != APX_OK ||
         apx_optim_kind_find(a->optimizer, &k) != APX_OK || apx_train_opts_check(o) != APX_OK)
@@ -204,7 +208,7 @@ static int run_resume(int argc, char **argv, const train_args *a, const cli_comm
 }
 
 int cmd_train(int argc, char **argv) {
-    train_args a = {NULL, "out/train", NULL, "layernorm", "gelu", "cosine", "adamw",
+    train_args a = {NULL, "out/train", NULL, "layernorm", "gelu", "cosine", "adamw", NULL,
                     4, 128, 4, 128, 0, 0.0, 0, 0,
                     16, 1, 1000, -1, 100, 32768, 0, 10, 0,
                     1e-3, -1, 0.1, 0.9, 0.95, 1.0, 0.1, 0};
@@ -218,8 +222,8 @@ int cmd_train(int argc, char **argv) {
         {"--heads", NULL, CLI_I64, &a.heads, "N", "attention heads (divides --d-model)", 0, 1, 1},
         {"--context", NULL, CLI_I64, &a.context, "N", "sequence length in bytes", 0, 1, 1},
         {"--d-ff", NULL, CLI_I64, &a.d_ff, "N", "MLP width; 0: 4 x d-model", 0, 1, 0},
-        {"--norm", NULL, CLI_STR, &a.norm, "KIND", "layernorm, rmsnorm, powernorm, polynorm", 0,
-         0, 0},
+        {"--norm", NULL, CLI_STR, &a.norm, "KIND",
+         "layernorm, rmsnorm, powernorm, polynorm, batchnorm", 0, 0, 0},
         {"--act", NULL, CLI_STR, &a.act, "KIND", "gelu, relu, silu, polyrelu", 0, 0, 0},
         {"--dropout", NULL, CLI_DOUBLE, &a.dropout, "P", "dropout after attention and MLP", 0, 1,
          0},
@@ -234,8 +238,11 @@ int cmd_train(int argc, char **argv) {
          0},
         {"--warmup", NULL, CLI_I64, &a.warmup, "N", "warm-up steps; < 0: steps / 20", 0, 0, 0},
         {"--schedule", NULL, CLI_STR, &a.schedule, "KIND", "cosine, linear or constant", 0, 0, 0},
-        {"--optimizer", NULL, CLI_STR, &a.optimizer, "KIND", "optimizer kind (apx/optim.h)", 0,
-         0, 0},
+        {"--optimizer", NULL, CLI_STR, &a.optimizer, "KIND", "optimizer kind: any of `apx optim "
+         "--list` (mkor: layer statistics from the model; adadagrad: the batch grows by the "
+         "norm test)", 0, 0, 0},
+        {"--opt-set", NULL, CLI_STR, &a.opt_set, "K=V,..", "more settings of the optimizer "
+         "kind (see apx optim --list), e.g. inv_freq=5,stat_decay=0.9", 0, 0, 0},
         {"--weight-decay", NULL, CLI_DOUBLE, &a.weight_decay, "X", "decoupled weight decay of "
          "the matrices", 0, 1, 0},
         {"--beta1", NULL, CLI_DOUBLE, &a.beta1, "X", "first-moment decay", 0, 1, 0},

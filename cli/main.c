@@ -25,10 +25,18 @@ static const command commands[] = {
     {"generate", cmd_generate, "sample text from a trained model (temperature, top-k)"},
     {"lstsq", cmd_lstsq, "least squares by QR or sketch-and-precondition; weighted, l_p, l_inf"},
     {"sketch", cmd_sketch, "random embeddings S A (Gaussian, SRHT, CountSketch, ...), leverage scores"},
+    {"sample", cmd_sample, "row sampling: leverage, Lewis, l_p sensitivity, DPP, volume, uniform"},
     {"solve", cmd_solve, "iterative solvers: CG, MINRES, LSQR, Kaczmarz, sketch-and-project, SOR"},
+    {"halpern", cmd_halpern, "variance-reduced Halpern iteration for finite-sum monotone inclusions"},
+    {"constrained", cmd_constrained, "equality-constrained optimization: ALM Newton with sketched KKT solves"},
     {"lasso", cmd_lasso, "Lasso (and multi-task, path) by screened coordinate descent"},
     {"enet", cmd_enet, "elastic net by screened coordinate descent, duality-gap stop"},
+    {"mtrl", cmd_mtrl, "active multi-task representation learning via the Lasso (P074)"},
     {"sparse-code", cmd_sparse_code, "sparse codes on a dictionary: l1, l0, lq, CEL0 penalties"},
+    {"lightcurve", cmd_lightcurve, "eclipsing-binary light curve: NAV model fit (LM) vs trigonometric polynomial"},
+    {"explain", cmd_explain, "local linear explanations: C-LIME, LIME, KernelSHAP, SmoothGrad, IG, ..."},
+    {"kernel-ridge", cmd_kernel_ridge, "kernel ridge regression and classifiers (rbf, ..., deep NTK)"},
+    {"random-features", cmd_random_features, "random-feature regression with band-limited weights"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -39,7 +47,7 @@ static void print_usage(FILE *f) {
                "       apx help <command>       the same\n"
                "       apx --help | --version\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options (every command):\n"
                "  --seed S      random seed (default 0)\n"
                "  --threads N   threads for OpenMP and the BLAS (default 0: $APX_THREADS or all "

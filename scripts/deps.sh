@@ -45,7 +45,7 @@ python_deps() {
     "$py" -m venv "$APX_VENV"
   fi
   local pyv="$APX_VENV/bin/python"
-  if "$pyv" -c 'import numpy, scipy, sklearn, torch, ot, pytest, lion_pytorch, sophia_opt' 2>/dev/null; then
+  if "$pyv" -c 'import numpy, scipy, sklearn, torch, ot, pytest, lion_pytorch, sophia_opt, captum' 2>/dev/null; then
     say "Python peers present in $APX_VENV"; return
   fi
   say "installing Python peers with pip into $APX_VENV (torch is large; this is done once)"
@@ -54,6 +54,8 @@ python_deps() {
   "$pyv" -m pip install -q torch
   # authors' reference optimizers (pure Python; their pinned deps would pull another torch)
   "$pyv" -m pip install -q --no-deps lion-pytorch sophia-opt
+  # Captum: the explanation peers of P042 (integrated gradients)
+  "$pyv" -m pip install -q captum
 }
 
 [ $want_sys -eq 1 ] && system_deps

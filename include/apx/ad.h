@@ -58,6 +58,7 @@ typedef struct apx_tensor {
     apx_graph *graph_;
     uint64_t gen_, mark_;
     int flags_;
+    float *tan_, *gtan_;              /* tangents of data and grad (exact HVP), or NULL      */
 } apx_tensor;
 
 /* ---------------------------------------------------------------- graphs */
@@ -203,6 +204,10 @@ typedef enum {
     APX_GELU_TANH = 1 /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
                          = nn.GELU(approximate='tanh') */
 } apx_gelu_kind;
+/* APX_GELU_ERF runs an AVX-512 kernel where the CPU has it (erfc-based, accurate to ~4e-7
+ * relative over the whole float range, tail included; docs/ad.md), else erff.
+ * APX_GELU_TANH too (sigmoid(2u) from exp(-2|u|): no overflow, no cancellation in the
+ * negative tail; else tanhf). */
 apx_status apx_ad_gelu(apx_graph *g, apx_tensor *x, apx_gelu_kind kind, apx_tensor **out);
 apx_status apx_ad_relu(apx_graph *g, apx_tensor *x, apx_tensor **out);
 apx_status apx_ad_silu(apx_graph *g, apx_tensor *x, apx_tensor **out); /* x * sigmoid(x) */
@@ -270,6 +275,37 @@ typedef struct {
 } apx_powernorm_state;
 apx_status apx_ad_powernorm(apx_graph *g, apx_tensor *x, apx_tensor *gamma, apx_tensor *beta,
                             const apx_powernorm_opts *opts, apx_powernorm_state *state,
+                            apx_tensor **out);
+
+/* BatchNorm over batch and time (the baseline PowerNorm replaces, P012): x (..., C) is a
+ * batch of N = size/C tokens; per channel c, mean_c and the biased var_c over the N tokens,
+ * out = (x - mean) / sqrt(var + eps) * gamma + beta (= PyTorch BatchNorm1d on the (N, C)
+ * view). In a causal model the batch statistics mix future tokens into each position.
+ *  TRAIN: batch statistics (N >= 2); exact backward through mean and var. When state is
+ *         not NULL the running statistics are updated as PyTorch does:
+ *         running = (1 - momentum) running + momentum * stat, with the unbiased variance
+ *         var N / (N - 1), and state->iters += 1.
+ *  EVAL:  state's running mean and variance (state required, not updated); backward exact
+ *         for fixed statistics.
+ * gamma, beta: (C) tensors (learnable), or NULL for 1 and 0. Errors: APX_EINVAL (mode,
+ * momentum outside [0, 1], eps <= 0, N < 2 in TRAIN, a missing or non-finite state),
+ * APX_ESHAPE (gamma/beta not (C)). */
+typedef enum { APX_BATCHNORM_TRAIN = 0, APX_BATCHNORM_EVAL = 1 } apx_batchnorm_mode;
+typedef struct {
+    apx_batchnorm_mode mode; /* default APX_BATCHNORM_TRAIN */
+    float eps;               /* 1e-5                         */
+    float momentum;          /* 0.1 (PyTorch's default)      */
+} apx_batchnorm_opts;
+apx_batchnorm_opts apx_batchnorm_opts_default(void);
+/* Caller-owned state (one per layer): running_mean (C) starts at 0, running_var (C) at 1,
+ * iters (PyTorch's num_batches_tracked) at 0. */
+typedef struct {
+    float *running_mean;
+    float *running_var;
+    int64_t iters;
+} apx_batchnorm_state;
+apx_status apx_ad_batchnorm(apx_graph *g, apx_tensor *x, apx_tensor *gamma, apx_tensor *beta,
+                            const apx_batchnorm_opts *opts, apx_batchnorm_state *state,
                             apx_tensor **out);
 
 /* ---------------------------------------------------------------- softmax and losses */
@@ -365,15 +401,44 @@ typedef apx_status (*apx_ad_loss_fn)(void *ctx, apx_graph *g, apx_params *p,
 apx_status apx_ad_value_and_grad(apx_graph *g, apx_params *p, apx_ad_loss_fn f, void *ctx,
                                  double *loss_value);
 
+typedef enum {
+    APX_HVP_AUTO = 0,  /* exact when every op on the tape supports it, else differences  */
+    APX_HVP_EXACT = 1, /* exact, or APX_EINVAL naming the first op without support       */
+    APX_HVP_DIFF = 2   /* a difference of gradients (order, step)                        */
+} apx_hvp_method;
+
+typedef struct {
+    int exact;               /* 1: forward-over-reverse was used; 0: differences         */
+    const char *fallback_op; /* AUTO fell back: the first op without support (static
+                                string); NULL otherwise                                  */
+    int gradients;           /* evaluations of f: 1 (exact), order (DIFF), order + 1 (AUTO
+                                fell back: the first evaluation found the unsupported op) */
+} apx_hvp_info;
+
 typedef struct {
     int order;   /* 2 (default): central difference of two gradients;
                     4: fourth-order difference of four gradients (twice the cost)   */
     double step; /* 0 (default): automatic, see apx_ad_hvp; else the step h > 0     */
+    apx_hvp_method method; /* APX_HVP_AUTO (default)                                 */
+    apx_hvp_info *info;    /* optional: filled by apx_ad_hvp (NULL: not reported)    */
 } apx_hvp_opts;
 apx_hvp_opts apx_hvp_opts_default(void);
 
-/* Hessian-vector product hv = H(theta) v of the loss f at the current parameters theta, by a
- * difference of exact (reverse-mode) gradients along v:
+/* Hessian-vector product hv = H(theta) v of the loss f at the current parameters theta.
+ *
+ * Exact (APX_HVP_EXACT, and APX_HVP_AUTO when it applies): forward-over-reverse
+ * (Pearlmutter's R-operator). f is evaluated once; a tangent pass propagates
+ * d(.)[v] through the tape, and the reverse sweep propagates the tangents of the gradients,
+ * so hv is the exact directional derivative of the gradient, up to float rounding (measured
+ * 1e-8 to 2e-6 relative against double second differences, tests/ad/test_hvp*.c and the
+ * per-op checks). Every op has it, attention included (tiled like its forward and backward:
+ * no Tq x Tk matrix), so the GPT of apx/nn.h is exact with every norm and activation,
+ * except PowerNorm in APX_POWERNORM_TRAIN mode, whose backward is the paper's
+ * approximation rather than a gradient: it makes AUTO fall back to differences
+ * (info->fallback_op = "powernorm") and EXACT fail. Cost: about 3 gradients' work, one
+ * evaluation of f.
+ *
+ * Differences (APX_HVP_DIFF, or the fallback) of exact (reverse-mode) gradients along v:
  *   order 2: hv = (grad(theta + h v) - grad(theta - h v)) / (2h),
  *            error ~ h^2/6 |d^3 f[v,v,v,.]| + eps_f |grad| / h,
  *   order 4: hv = (-grad(+2h) + 8 grad(+h) - 8 grad(-h) + grad(-2h)) / (12h),
@@ -385,8 +450,10 @@ apx_hvp_opts apx_hvp_opts_default(void);
  * max|hv - Hv| / max|Hv| is 4e-5 to 7e-5 (order 2) and 9e-6 to 2e-5 (order 4); a loss that
  * curves faster than R assumes needs a smaller step (opts->step; with APX_TEST_VERBOSE=1 the
  * test prints the error over a range of steps). See docs/ad.md.
+ *
  * theta and p's gradients are restored exactly afterwards; g is reset. v, hv: apx_params_size
- * floats (v finite, not all zero). Errors: APX_EINVAL, APX_ENOMEM, and any error of f. */
+ * floats (v finite, not all zero; hv may be v). Errors: APX_EINVAL (also: EXACT on an unsupported op, an
+ * unknown method), APX_ENOMEM, and any error of f. */
 apx_status apx_ad_hvp(apx_graph *g, apx_params *p, apx_ad_loss_fn f, void *ctx, const float *v,
                       float *hv, const apx_hvp_opts *opts);
 

@@ -22,7 +22,8 @@
  * Norm parameters by kind: layernorm weight + bias (C); rmsnorm weight (C); powernorm
  * weight + bias (C) plus the non-trainable buffers running_phi and ema_gz (C) and an
  * iteration count (P012); polynorm weight (3) + bias (1) (P044: RMS-normalised powers
- * x^3, x^2, x, no per-channel gain).
+ * x^3, x^2, x, no per-channel gain); batchnorm weight + bias (C) plus the buffers
+ * running_var and running_mean (C) and an iteration count.
  *
  * Initialisation (reproducible from a seed, the same on any thread count): weights and
  * embeddings N(0, init_std^2) drawn from Philox stream (seed, group index) (apx_params_fill
@@ -53,6 +54,8 @@ typedef enum {
     APX_NN_RMSNORM = 1,   /* x / sqrt(mean(x^2) + eps) * weight                            */
     APX_NN_POWERNORM = 2, /* P012 (apx_ad_powernorm): TRAIN mode in training, EVAL after   */
     APX_NN_POLYNORM = 3,  /* P044 (apx_ad_polynorm), r = 3, eps = norm_eps                  */
+    APX_NN_BATCHNORM = 4, /* P012's baseline (apx_ad_batchnorm): batch statistics over batch
+                             and time in training, running statistics after               */
     APX_NN_NORM_COUNT
 } apx_nn_norm;
 
@@ -137,6 +140,9 @@ typedef struct {
     uint64_t dropout_seed;   /* Philox key of the dropout masks (0)                       */
     uint64_t dropout_stream; /* first stream; layer i uses stream + 2i and + 2i + 1 (0)   */
     int last_only;           /* 1: logits of the last position only, (B,1,V) (0)          */
+    int record_stats;        /* 1: remember each linear layer's input and output tensors, so
+                                that after the backward apx_gpt_stats_accumulate can read
+                                them (valid until the graph is reset) (0)                 */
 } apx_gpt_forward_opts;
 apx_gpt_forward_opts apx_gpt_forward_opts_default(void);
 
@@ -151,6 +157,30 @@ apx_gpt_forward_opts apx_gpt_forward_opts_default(void);
 apx_status apx_gpt_forward(apx_gpt *m, apx_graph *g, const int32_t *ids, const int32_t *targets,
                            int64_t B, int64_t T, const apx_gpt_forward_opts *opts,
                            apx_tensor **logits, apx_tensor **loss);
+
+/* ---------------------------------------------------------------- linear-layer statistics
+ * For optimizers that precondition with per-layer statistics (MKOR, apx_optim_set_layer_
+ * stats). The model's linear layers, in order: for each block h.<i> attn.wqkv, attn.wo,
+ * mlp.w1, mlp.w2, then the head (lm_head, or wte when tied): 4 n_layer + 1 of them. For
+ * each, the model keeps two accumulators: a (in) += scale * the mean over the rows (tokens)
+ * of the layer's input, and g (out) += scale * the sum over the rows of its output gradient
+ * (for the mean loss over R rows: the mean over rows of the per-row loss gradient). Use:
+ * apx_gpt_stats_zero, then for each micro-batch a forward with record_stats = 1, the
+ * backward, and apx_gpt_stats_accumulate(m, 1 / micro-batches). */
+typedef struct {
+    int64_t group;  /* the weight's parameter group (out, in)                        */
+    int64_t in, out;
+    const float *a; /* (in), owned by the model                                      */
+    const float *g; /* (out), owned by the model                                     */
+} apx_gpt_linear_stat;
+int64_t apx_gpt_linear_count(const apx_gpt *m); /* 4 n_layer + 1; 0 for NULL */
+void apx_gpt_stats_zero(apx_gpt *m);             /* NULL is ignored */
+/* Add the recorded layers' statistics times scale (finite). Errors: APX_EINVAL (NULL, no
+ * forward with record_stats since the last accumulate, a layer the backward did not
+ * reach), APX_ENUMERIC (a NaN/Inf mean). */
+apx_status apx_gpt_stats_accumulate(apx_gpt *m, double scale);
+/* Linear layer i. Errors: APX_EINVAL (NULL, i out of range). */
+apx_status apx_gpt_linear_stat_get(const apx_gpt *m, int64_t i, apx_gpt_linear_stat *out);
 
 /* ---------------------------------------------------------------- files
  * A model file is a safetensors file (apx/io.h): one F32 tensor per parameter group and per

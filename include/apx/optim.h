@@ -75,7 +75,11 @@ enum {
     APX_OPTIM_ELEMENTWISE = 1, /* one fused pass over the flat buffers                   */
     APX_OPTIM_MATRIX = 2,      /* reads group shapes (matrix-aware)                        */
     APX_OPTIM_HESSIAN = 4,     /* its step takes a Hessian-diagonal estimate              */
-    APX_OPTIM_LOSS = 8         /* its step uses the loss value (apx_optim_set_loss)       */
+    APX_OPTIM_LOSS = 8,        /* its step uses the loss value (apx_optim_set_loss)       */
+    APX_OPTIM_STATS = 16,      /* its step uses per-layer statistics (apx_optim_set_layer_stats) */
+    APX_OPTIM_BATCH = 32       /* the training loop adapts its batch size (AdAdaGrad's norm
+                                  test on micro-batch gradients; settings "eta" and
+                                  "max_accum", see apx/train.h)                            */
 };
 
 /* Public description of a kind (the table's entries are static). */
@@ -164,6 +168,18 @@ apx_status apx_optim_step_hess(apx_optim *o, double lr, const float *hdiag);
  * kinds with APX_OPTIM_LOSS (Normalized LR+GD); other kinds ignore it. Used by the next
  * step only. Errors: APX_EINVAL (NULL, non-finite). */
 apx_status apx_optim_set_loss(apx_optim *o, double loss);
+
+/* Give the next step the statistics of the linear layer whose weight is group `group`
+ * (a matrix (out, in); groups of more dims are viewed as (shape[0], rest)), for kinds with
+ * APX_OPTIM_STATS (MKOR): a (in) the mean over the batch's rows (tokens) of the layer's
+ * input, g (out) the mean over the rows of the gradient of the per-row loss with respect
+ * to the layer's output (for a loss that is the mean over R rows: R times the mean of the
+ * output gradient, i.e. its sum over the rows). The values are copied; a kind uses them at
+ * its next statistics refresh and then forgets them; groups given none keep their
+ * factors. Other kinds: APX_EINVAL. Errors: APX_EINVAL (NULL, group out of range or not a
+ * matrix, n_in or n_out not the group's in / out, NaN/Inf). */
+apx_status apx_optim_set_layer_stats(apx_optim *o, int64_t group, const float *a, int64_t n_in,
+                                     const float *g, int64_t n_out);
 
 /* ---------------------------------------------------------------- Sophia's estimators
  * (P076; the optimizer is the kind "sophia": pass the estimate to apx_optim_step_hess on the

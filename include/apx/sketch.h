@@ -150,6 +150,230 @@ apx_status apx_sketch_lewis_weights(apx_dmat A, double p, const apx_lewis_opts *
 apx_status apx_sketch_sample_rows(const double *score, int64_t m, double m_target,
                                   uint64_t seed, int64_t *idx, double *wt, int64_t *kept);
 
+/* ================================================================ DPP and volume sampling (P001)
+ * Code: src/sketch/dpp.c. Randomized functions depend only on the seed. */
+
+/* Projection DPP over the N rows of U (N,m) with orthonormal columns (U^T U = I within
+ * 1e-8, checked): exactly m distinct rows S with P(S) = det(U_S)^2, by the sequential chain
+ * rule (Hough-Krishnapur-Peres-Virag): step k takes row i with probability
+ * ||P_k u_i||^2 / (m - k), P_k the projector off the rows taken so far. O(N m^2) time,
+ * O(N + m^2) memory. idx (m) gets the rows in the order drawn.
+ * Errors: APX_EINVAL (NULL idx, NaN/Inf, columns not orthonormal), APX_ESHAPE (empty U or
+ * N < m), APX_ENOMEM. */
+apx_status apx_sketch_dpp_sample(apx_dmat U, uint64_t seed, int64_t *idx);
+
+/* Volume sampling of k rows of A (N,m) of full column rank, m <= k <= N:
+ * P(S) proportional to det(A_S^T A_S), built as the projection DPP of Q (A = Q R) plus k - m
+ * rows drawn uniformly without replacement from the others (Derezinski-Warmuth). idx (k):
+ * the DPP rows first, then the uniform ones. wt (k, may be NULL): the inverse inclusion
+ * probabilities 1/pi_i, pi_i = tau_i + (1 - tau_i)(k - m)/(N - m) (tau the leverage
+ * scores), so sum_S wt_i |a_i^T x|^2 is unbiased for ||A x||^2.
+ * Errors: APX_EINVAL (NaN/Inf, NULL idx, k outside [m, N]), APX_ESHAPE (empty A or N < m),
+ * APX_ENUMERIC (A rank deficient), APX_ENOMEM. */
+apx_status apx_sketch_volume_sample(apx_dmat A, int64_t k, uint64_t seed, int64_t *idx,
+                                    double *wt);
+
+/* Weighted least-squares approximation in an m-dimensional space V_m = span(phi_1..phi_m),
+ * orthonormal in L2(mu), from n point values (P001). K(x,x) = sum_j phi_j(x)^2, the optimal
+ * density rho = K(x,x) dmu / m, the weights w(x) = m / K(x,x). The samplers: */
+typedef enum {
+    APX_WLS_IID = 0,      /* (a) n i.i.d. points from rho (Cohen-Migliorati) */
+    APX_WLS_DPP = 1,      /* (b) the m points of the projection DPP of kernel K */
+    APX_WLS_VOLUME = 2,   /* (c) volume-rescaled: m DPP points plus n - m i.i.d. points
+                             from rho, shuffled (n >= m) */
+    APX_WLS_REPEATED = 3, /* (d) the union of r independent DPP draws: r m points */
+    APX_WLS_COUNT
+} apx_wls_sampler;
+
+/* "iid", "dpp", "volume", "repeated-dpp"; NULL when out of range. */
+const char *apx_wls_sampler_name(apx_wls_sampler s);
+/* Parse a name (also "repeated"); APX_EINVAL naming the text otherwise. */
+apx_status apx_wls_sampler_parse(const char *text, apx_wls_sampler *s);
+
+typedef struct {
+    apx_wls_sampler sampler; /* default APX_WLS_IID */
+    int64_t n;               /* points of IID and VOLUME (<= 0, the default: ceil(m ln m),
+                                at least m) */
+    int64_t repeats;         /* r of APX_WLS_REPEATED (default 2) */
+    uint64_t seed;           /* default 0 */
+    int64_t max_proposals;   /* Legendre: cap on the rejection proposals of one call
+                                (default 100000000; APX_ENOCONV past it) */
+} apx_wls_opts;
+
+apx_wls_opts apx_wls_opts_default(void);
+
+/* The number of points the sampler of opts returns for dimension m (IID, VOLUME: n or its
+ * default; DPP: m; REPEATED: r m); 0 when opts or m is invalid. */
+int64_t apx_wls_count(int64_t m, const apx_wls_opts *opts);
+
+typedef struct {
+    int64_t points;    /* n, the number of points */
+    int64_t proposals; /* Legendre: proposals of the rejection samplers; grid: 0 */
+    double gram_cond;  /* apx_sketch_wls_legendre: condition number of the Gram matrix
+                          G = (1/n) sum_i w_i phi(x_i) phi(x_i)^T (inf when singular) */
+} apx_wls_info;
+
+/* The orthonormal Legendre basis of L2([-1,1], dx/2): Phi (n,m), Phi[i][j] =
+ * sqrt(2j+1) P_j(x_i), x (n) in [-1,1] (three-term recurrence). K(x,x) <= m^2.
+ * Errors: APX_EINVAL (NULL x, x outside [-1,1] or NaN), APX_ESHAPE (Phi not (n, >= 1)). */
+apx_status apx_sketch_legendre(const double *x, int64_t n, apx_dmat Phi);
+
+/* Points of the sampler for the Legendre space of dimension m on [-1,1] with mu = dx/2, by
+ * exact rejection: rho against the uniform density (acceptance K(x,x)/m^2), and step k of
+ * the DPP chain rule against rho (acceptance ||P_k phi(x)||^2 / K(x,x)). x and w (capacity
+ * apx_wls_count(m, opts)) get the points and their weights m / K(x,x); info may be NULL.
+ * Errors: APX_EINVAL (m < 1, NULL x or w, bad opts: VOLUME with n < m, repeats < 1),
+ * APX_ENOCONV (max_proposals reached). */
+apx_status apx_sketch_wls_points(int64_t m, const apx_wls_opts *opts, double *x, double *w,
+                                 apx_wls_info *info);
+
+/* Points on a finite ground set (a fine grid, or any G points): Phi (G,m) holds the values
+ * of any basis of V_m at the points, mu (G) their probabilities (NULL: 1/G each). The basis
+ * is orthonormalized in L2(mu) internally (QR of diag(sqrt(mu)) Phi), so K and the weights
+ * do not depend on it. idx (capacity apx_wls_count) gets the chosen points, w their weights
+ * m / K(x,x). Errors: APX_EINVAL (NaN/Inf, negative mu or sum(mu) != 1 within 1e-9, NULL
+ * idx or w, bad opts), APX_ESHAPE (G < m), APX_ENUMERIC (Phi rank deficient on the
+ * support of mu), APX_ENOMEM. */
+apx_status apx_sketch_wls_grid_points(apx_dmat Phi, const double *mu,
+                                      const apx_wls_opts *opts, int64_t *idx, double *w,
+                                      apx_wls_info *info);
+
+/* The weighted least-squares fit coef (m) = argmin sum_i w_i (y_i - Phi[i,:] coef)^2 from
+ * the basis values Phi (n,m) at the points, y (n), w (n) >= 0, by the SVD of
+ * diag(sqrt(w)) Phi (minimum-norm when rank deficient, singular values <= n eps s_max
+ * dropped). gram_cond (may be NULL): s_max^2 / s_min^2, the condition number of the Gram
+ * matrix (inf when rank deficient). Errors: APX_EINVAL (NaN/Inf, negative w, NULL),
+ * APX_ESHAPE (empty Phi), APX_ENOMEM. */
+apx_status apx_sketch_wls_fit(apx_dmat Phi, const double *y, const double *w, double *coef,
+                              double *gram_cond);
+
+/* A function oracle f(x) for apx_sketch_wls_legendre. */
+typedef double (*apx_wls_func)(void *ctx, double x);
+
+/* The whole pipeline in the Legendre space of dimension m: points by opts->sampler
+ * (apx_sketch_wls_points), f at each point, the weighted fit (apx_sketch_wls_fit): the
+ * approximant is sum_j coef_j sqrt(2j+1) P_j(x). info may be NULL. Errors: as the two calls,
+ * and APX_EINVAL (NULL f, f returning NaN/Inf). */
+apx_status apx_sketch_wls_legendre(int64_t m, apx_wls_func f, void *ctx,
+                                   const apx_wls_opts *opts, double *coef,
+                                   apx_wls_info *info);
+
+/* ================================================================ l_p sensitivities (P007)
+ * Code: src/sketch/sensitivity.c. */
+
+typedef struct {
+    int max_iters; /* p = 1: simplex pivots per row (<= 0, the default: 20 n + 100);
+                      other p != 2: IRLS steps per row (<= 0: 200) */
+    double tol;    /* other p: IRLS relative decrease tolerance (< 0, the default 1e-12) */
+    apx_progress progress; /* called with the fraction of rows done (from one thread);
+                              non-zero cancels: APX_ECANCELED */
+} apx_sensitivity_opts;
+
+apx_sensitivity_opts apx_sensitivity_opts_default(void);
+
+typedef struct {
+    double total;      /* the total sensitivity sum_i s_i */
+    double max_gap;    /* p = 1: the largest relative duality gap (ub - lb) / ub of the
+                          per-row LPs (0 at certified vertices); other p: 0 */
+    int64_t iterations;/* simplex pivots or IRLS steps, summed over the rows */
+    int64_t uncertified; /* p = 1: rows whose LP stopped at the pivot cap (their s_i =
+                            1 / the cost of the last vertex: a lower bound on s_i) */
+} apx_sensitivity_info;
+
+/* Exact l_p sensitivities s (m) of the rows of A (m,n) of full column rank, p >= 1:
+ * s_i = sup_x |a_i^T x|^p / ||A x||_p^p = 1 / min{ ||A x||_p^p : a_i^T x = 1 } (0 for a zero
+ * row); 0 <= s_i <= 1.
+ *   p = 1: each row's LP by a simplex on the vertices (n - 1 zero residuals plus the
+ *          constraint), started from the n - 1 rows of smallest l_2-optimal residual; each
+ *          pivot leaves along an edge to the weighted-median minimum of the cost. A vertex
+ *          is certified by its dual (|u| <= 1, A^T u = lambda a_i, lambda = the cost), so
+ *          s_i is exact to rounding. Each pivot costs O(m n) (plus O(log m) per breakpoint
+ *          crossed); typically 2-5 n pivots per row; rows in parallel (OpenMP).
+ *   p = 2: the leverage scores (closed form).
+ *   else:  each row as l_p regression over the complement of a_i (Householder basis) by
+ *          apx_regress_lp (IRLS for p < 2, Newton for p > 2) to opts->tol: s_i to about
+ *          the same relative accuracy.
+ * Results do not depend on the thread count. info may be NULL.
+ * Errors: APX_EINVAL (NaN/Inf, p < 1 or not finite, NULL s), APX_ESHAPE (empty or m < n),
+ * APX_ENUMERIC (rank deficient), APX_ENOCONV (p != 1, 2: an IRLS did not converge; s holds
+ * the values reached), APX_ECANCELED (by opts->progress), APX_ENOMEM. */
+apx_status apx_sketch_lp_sensitivities(apx_dmat A, double p, const apx_sensitivity_opts *opts,
+                                       double *s, apx_sensitivity_info *info);
+
+typedef enum {
+    APX_SENS_BOUND_LEWIS = 0,        /* p < 2: s_i <= w_i, the l_p Lewis weights (sum n);
+                                        2 <= p < 4: s_i <= n^(p/2-1) w_i */
+    APX_SENS_BOUND_ROOT_LEVERAGE = 1 /* p <= 2: s_i <= tau_i^(p/2) (for p = 1 the square
+                                        root of the leverage score); p > 2:
+                                        s_i <= m^(p/2-1) tau_i^(p/2) */
+} apx_sensitivity_bound;
+
+/* Upper bounds ub (m) >= s_i, capped at 1 (every sensitivity is <= 1), from the Lewis
+ * weights or the leverage scores. Proofs in docs/sketch.md. Errors: APX_EINVAL (NaN/Inf,
+ * p < 1, Lewis with p >= 4, bad kind), APX_ESHAPE (empty or m < n), APX_ENUMERIC (rank
+ * deficient), APX_ENOCONV (Lewis iteration). */
+apx_status apx_sketch_sensitivity_bounds(apx_dmat A, double p, apx_sensitivity_bound kind,
+                                         double *ub);
+
+/* ================================================================ row sampling by method */
+
+typedef enum {
+    APX_SAMPLE_UNIFORM = 0,         /* q_i = min(1, m_target / N) */
+    APX_SAMPLE_LEVERAGE = 1,        /* scores: exact leverage scores */
+    APX_SAMPLE_APPROX_LEVERAGE = 2, /* scores: approximate leverage scores (defaults) */
+    APX_SAMPLE_LEWIS = 3,           /* scores: l_p Lewis weights (0 < p < 4) */
+    APX_SAMPLE_SENSITIVITY = 4,     /* scores: exact l_p sensitivities */
+    APX_SAMPLE_ROOT_LEVERAGE = 5,   /* scores: tau_i^(p/2) */
+    APX_SAMPLE_DPP = 6,             /* projection DPP of Q (A = Q R): exactly n rows */
+    APX_SAMPLE_VOLUME = 7,          /* volume sampling of exactly m_target rows */
+    APX_SAMPLE_COUNT
+} apx_sample_method;
+
+/* "uniform", "leverage", "approx-leverage", "lewis", "sensitivity", "root-leverage", "dpp",
+ * "volume"; NULL when out of range. */
+const char *apx_sample_method_name(apx_sample_method m);
+/* Parse a name (also with '_' for '-'); APX_EINVAL naming the text otherwise. */
+apx_status apx_sample_method_parse(const char *text, apx_sample_method *m);
+
+/* Rows of A (N,n) by `method`: the score methods keep row i independently with
+ * q_i = min(1, m_target s_i / sum s) and weight 1/q_i (apx_sketch_sample_rows, expected
+ * size <= m_target); DPP takes exactly n rows (m_target must be n, or 0 for n) and VOLUME
+ * exactly m_target rows, both weighted by the inverse inclusion probabilities. idx and wt
+ * (capacity N) get the kept rows (ascending for the score methods, in drawn order for DPP
+ * and VOLUME) and weights; *kept their number. p: the l_p of LEWIS, SENSITIVITY and
+ * ROOT_LEVERAGE (ignored otherwise).
+ * Errors: those of the score's function, APX_EINVAL (m_target < 1 or not an integer in
+ * [n, N] for VOLUME, bad method, NULL outputs). */
+apx_status apx_sketch_sample(apx_dmat A, apx_sample_method method, double m_target, double p,
+                             uint64_t seed, int64_t *idx, double *wt, int64_t *kept);
+
+typedef struct {
+    int64_t kept;     /* rows in the sample */
+    double cost;      /* ||A x - b||_p on all the rows */
+    double seconds;
+} apx_sampled_lp_info;
+
+/* l_p regression on a row sample (P007): rows of [A b] (N, n+1) sampled by `method`
+ * (apx_sketch_sample with the same p), then apx_sketch_lp_regress_sample. x (n). info
+ * may be NULL.
+ * Errors: those of apx_sketch_sample and apx_regress_lp (APX_ESHAPE when fewer than n rows
+ * are kept). */
+/* l_p regression on a given row sample: min sum_t wt[t] |a_{idx[t]}^T x - b_{idx[t]}|^p
+ * over the kept rows (idx, wt from apx_sketch_sample or apx_sketch_sample_rows; kept >= n).
+ * p = 1: exactly, by the certified simplex of apx_sketch_lp_sensitivities on [A b] (a
+ * sample with rank-deficient rows: on a maximal independent set of columns, the other
+ * x_j = 0; b in their range: least squares); other p: apx_regress_lp on the rows scaled
+ * by wt^(1/p). info->cost is ||A x - b||_p on all the rows. Errors: APX_EINVAL (NULL,
+ * NaN/Inf, an index outside [0, N), a weight <= 0), APX_ESHAPE (kept < n), those of the
+ * solvers (APX_ENOCONV: x the last iterate). */
+apx_status apx_sketch_lp_regress_sample(apx_dmat A, const double *b, double p,
+                                        const int64_t *idx, const double *wt, int64_t kept,
+                                        double *x, apx_sampled_lp_info *info);
+
+apx_status apx_sketch_sampled_lp_regress(apx_dmat A, const double *b, double p,
+                                         apx_sample_method method, double m_target,
+                                         uint64_t seed, double *x, apx_sampled_lp_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 /* apx/solve.h: iterative solvers for linear systems: conjugate gradients (plain, Jacobi or
  * user-preconditioned), MINRES, LSQR, randomized Kaczmarz, sketch-and-project (randomized
  * block Kaczmarz / Gaussian sketches), SOR and SSOR, and bandit-tuned SOR over a sequence of
- * systems (P128). Double precision.
+ * systems (P128), Halpern and variance-reduced Halpern iteration for finite-sum monotone
+ * inclusions (P011), and the exact augmented-Lagrangian Newton method with sketched KKT
+ * solves for equality-constrained problems (P073). Double precision.
  *
  * Operators (apx_op): a dense row-major apx_dmat, a CSR view (apx/sparse_mat.h), or a
  * symmetric callback apx_linop (apx/la.h; CG and MINRES only). Methods that need rows or
@@ -196,6 +198,252 @@ apx_status apx_sor_bandit_solve(apx_sor_bandit *bandit, apx_op A, const double *
 apx_status apx_sor_bandit_stats(const apx_sor_bandit *bandit, int64_t *arms, double *grid,
                                 int64_t *iterations, int64_t *pulls);
 void apx_sor_bandit_free(apx_sor_bandit *bandit);
+
+/* ================================================================ Halpern iteration (P011) */
+
+/* Solve the monotone inclusion 0 in F(x) + G(x), x (d), with F = (1/n) sum_i F_i a finite
+ * sum of n component operators and G maximal monotone with a cheap resolvent (Cai,
+ * Alacaoglu, Diakonikolas 2024). Halpern anchoring x_{k+1} = lambda_k x_0 + (1 - lambda_k)
+ * T(x_k), lambda_k = 1/(k+2):
+ *  - APX_HALPERN_COCOERCIVE (F 1/L-cocoercive): T(x) = J_{eta G}(x - eta F~(x)), with F~ the
+ *    exact F (deterministic) or the PAGE estimator (variance-reduced): with probability p a
+ *    full F(x_k), else F~_k = F~_{k-1} + (1/b) sum_{i in batch} (F_i(x_k) - F_i(x_{k-1})).
+ *  - APX_HALPERN_MONOTONE (F monotone and L-Lipschitz): inexact Halpern with T the resolvent
+ *    J_{eta (F+G)}, computed to an accuracy eps_k ~ 1/(k+2)^2 by forward-backward-forward
+ *    (Tseng; deterministic) or loopless SVRG-FBF (Alacaoglu-Malitsky; variance-reduced).
+ * The residual is the norm of the forward-backward map, ||x - J_{eta G}(x - eta F(x))|| / eta
+ * (= ||F(x)|| when G = 0), computed exactly whenever a full F(x_k) is evaluated (every step
+ * of the deterministic methods, the PAGE full steps, each resolvent's start); the method
+ * stops at the first such x_k with residual <= tol and returns that x_k.
+ *
+ * Component evaluations are counted: one per F_i(x) computed (a full F costs n). */
+
+/* out (d) = sum_{t < count} F_{idx[t]}(x), idx[t] in [0, n) (repeats allowed); idx = NULL
+ * means all n components (count = n): out = n F(x). Returns APX_OK or an error status
+ * (which the solver returns). */
+typedef apx_status (*apx_fsum_fn)(void *ctx, const int64_t *idx, int64_t count,
+                                  const double *x, double *out);
+/* out (d) = J_{eta G}(z) = (I + eta G)^{-1} z for eta > 0. */
+typedef apx_status (*apx_resolvent_fn)(void *ctx, double eta, const double *z, double *out);
+
+typedef struct {
+    int64_t n;               /* components (>= 1) */
+    int64_t d;               /* dimension (>= 1) */
+    apx_fsum_fn comp;        /* required */
+    void *comp_ctx;
+    apx_resolvent_fn resolvent; /* NULL: G = 0, or the box below */
+    void *resolvent_ctx;
+    const double *lo, *hi;   /* resolvent NULL and lo or hi non-NULL: G = normal cone of the
+                                box lo <= x <= hi (d each; NULL = unbounded on that side),
+                                J = projection */
+    double lipschitz;        /* L of F (cocoercivity 1/L, or Lipschitz L); required > 0 */
+    double lipschitz_avg;    /* mean-square L of the components, sqrt((1/n) sum L_i^2), used
+                                by the variance-reduced steps (<= 0: lipschitz) */
+} apx_halpern_problem;
+
+typedef enum { APX_HALPERN_COCOERCIVE = 0, APX_HALPERN_MONOTONE = 1 } apx_halpern_setting;
+
+typedef enum {
+    APX_HALPERN_CONVERGED = 0,  /* residual <= tol */
+    APX_HALPERN_MAX_EVALS = 1,  /* component evaluation budget spent */
+    APX_HALPERN_MAX_ITERS = 2   /* outer iteration limit */
+} apx_halpern_stop;
+
+typedef struct {
+    apx_halpern_setting setting; /* default APX_HALPERN_COCOERCIVE */
+    int variance_reduced;        /* 1 (default): PAGE / SVRG-FBF; 0: deterministic */
+    double eta;                  /* step (<= 0, default: cocoercive 1/L deterministic and
+                                    1/L_avg variance-reduced; monotone 4/L, measured better
+                                    than 1/L for both variants, docs/solve.md) */
+    double prob;                 /* PAGE full-step / snapshot probability (<= 0: 1/sqrt(n)) */
+    int64_t batch;               /* PAGE / SVRG batch (<= 0: cocoercive ceil(sqrt(n)),
+                                    monotone ceil(sqrt(n)/4)) */
+    double inner_step;           /* monotone: FBF step factor gamma: tau = gamma / (1 + eta L)
+                                    deterministic (theory: gamma < 1; <= 0: 0.9), gamma
+                                    sqrt(p) / (1 + eta L_avg) variance-reduced (<= 0: 2) */
+    double tol;                  /* residual tolerance, absolute (default 1e-6) */
+    int64_t max_evals;           /* component evaluation budget (<= 0: max(10^4 n, 10^7)) */
+    int64_t max_iters;           /* outer iterations (<= 0: 10^6) */
+    int64_t inner_max_iters;     /* monotone: per resolvent (<= 0: 10^4) */
+    uint64_t seed;               /* default 0 */
+    /* optional residual history (caller-owned, history_cap entries each; NULL to skip): the
+       residual of every x_k where it was computed, the outer iteration k and the component
+       evaluations spent so far. */
+    double *history;
+    int64_t *history_iters;
+    int64_t *history_evals;
+    int64_t history_cap;
+    apx_progress progress;       /* fraction: evaluations / max_evals */
+} apx_halpern_opts;
+
+apx_halpern_opts apx_halpern_opts_default(void);
+
+typedef struct {
+    int64_t iterations;       /* outer Halpern steps taken */
+    int64_t inner_iterations; /* monotone: FBF steps, all resolvents together */
+    int64_t evaluations;      /* component evaluations F_i(x) */
+    int64_t full_passes;      /* full F evaluations (n components each) */
+    double residual;          /* residual of the returned x (exact) */
+    double eta;               /* the step used */
+    int converged;
+    apx_halpern_stop stop;
+    int64_t history_len;      /* entries written to the history buffers */
+    double seconds;
+} apx_halpern_info;
+
+/* Solve 0 in F(x) + G(x) from x0 (d; NULL: 0; it is the Halpern anchor), x (d) the result.
+ * Not reaching tol returns APX_ENOCONV with the last iterate in x, its exact residual in
+ * info (one more full pass) and info->stop saying why. Errors: APX_EINVAL (NULL problem,
+ * comp or x, n or d < 1, lipschitz not > 0 or not finite, lo > hi, NaN/Inf in x0 or a bound,
+ * a bad option, a callback error), APX_ENUMERIC (a non-finite operator value: diverging
+ * iterates, a step too large), APX_ENOCONV,
+ * APX_ECANCELED, APX_ENOMEM. Single-threaded apart from the callbacks; deterministic for
+ * a given seed. */
+apx_status apx_halpern(const apx_halpern_problem *problem, const double *x0, double *x,
+                       const apx_halpern_opts *opts, apx_halpern_info *info);
+
+/* Built-in component families (ctx for apx_halpern_problem.comp, views must outlive the
+ * solve), with their constants filled by the setup functions:
+ *  - finite-sum least squares: A (N,d), b (N), split into n blocks of consecutive rows
+ *    (sizes differ by at most one), F_i(x) = A_i^T (A_i x - b_i). L = lambda_max(A^T A)/n,
+ *    L_i = ||A_i||_2^2 (exact, by eigenvalue decompositions).
+ *  - bilinear saddle: min_u max_v (1/n) sum_i (u^T B_i v + a_i^T u - c_i^T v), B (n,p,q)
+ *    stored as n row-major (p,q) blocks in one (n p, q) matrix, a (n,p), c (n,q); x = (u, v)
+ *    (d = p + q), F_i(x) = (B_i v + a_i, c_i - B_i^T u), monotone, L = ||mean B_i||_2,
+ *    L_i = ||B_i||_2. */
+typedef struct {
+    int kind;          /* 0 least squares, 1 bilinear */
+    apx_dmat A;        /* least squares: A (N,d); bilinear: B (n p, q) */
+    const double *b;   /* least squares: b (N) */
+    const double *a;   /* bilinear: a (n,p) */
+    const double *c;   /* bilinear: c (n,q) */
+    int64_t n, p, q;
+} apx_fsum_data;
+
+/* Fill *data and *problem (comp = the built-in callback, ctx = data; resolvent NULL) for
+ * the least-squares family with n blocks (1 <= n <= N). */
+apx_status apx_fsum_lstsq(apx_dmat A, const double *b, int64_t n, apx_fsum_data *data,
+                          apx_halpern_problem *problem);
+/* The bilinear family: B (n p, q) as n stacked (p,q) blocks, a (n p) (NULL: 0), c (n q)
+ * (NULL: 0). */
+apx_status apx_fsum_bilinear(apx_dmat B, int64_t n, const double *a, const double *c,
+                             apx_fsum_data *data, apx_halpern_problem *problem);
+
+/* ================================================================ ALM Newton (P073) */
+
+/* min f(x) s.t. c(x) = 0, x (n), c (m), m <= n, by the exact augmented Lagrangian Newton
+ * method with randomized iterative sketching (AdaSketch-Newton, Na-Anitescu-Kolar): each
+ * iteration solves the KKT system [[B, J^T], [J, 0]] [dx; dl] = -[grad_x L; c] (B = the
+ * Hessian of the Lagrangian H, or H + (xi_B + ||H||_F) I when the reduced Hessian is not
+ * positive definite, detected by the inertia of the KKT matrix) inexactly by randomized
+ * Kaczmarz or sketch-and-project (apx_solve_kaczmarz / apx_solve_sketch_project) to the
+ * relative accuracy delta_k = min(delta0, ||KKT_k||) (delta_k -> 0: superlinear local
+ * convergence; floor 1e-12), then an Armijo backtracking search on the exact augmented
+ * Lagrangian L_{mu,nu}(x, l) = f + c^T l + (mu/2)||c||^2 + (nu/2)||grad_x L||^2, increasing
+ * mu (mu *= rho^2, nu /= rho) and tightening the inner accuracy while the direction fails
+ * grad L_{mu,nu}^T d <= -(nu/2) ||KKT||^2. Stops at ||(grad_x L, c)|| <= tol. Dense KKT
+ * matrices: for small to moderate n + m. */
+/* The callbacks of apx_alm_problem (ctx is the problem's ctx; return APX_OK or a status). */
+/* f(x) into *f and, when g != NULL, its gradient g (n). */
+typedef apx_status (*apx_alm_fun_fn)(void *ctx, const double *x, double *f, double *g);
+/* c(x) (m) into c and, when J != NULL, the Jacobian J (m,n) row-major. */
+typedef apx_status (*apx_alm_cons_fn)(void *ctx, const double *x, double *c, double *J);
+/* Hessian of the Lagrangian H (n,n) = hess f(x) + sum_i lam_i hess c_i(x), row-major. */
+typedef apx_status (*apx_alm_hess_fn)(void *ctx, const double *x, const double *lam, double *H);
+/* Hv (n) = H v. */
+typedef apx_status (*apx_alm_hessp_fn)(void *ctx, const double *x, const double *lam,
+                                       const double *v, double *Hv);
+
+typedef struct {
+    int64_t n; /* variables (>= 1) */
+    int64_t m; /* equality constraints (1 <= m <= n) */
+    apx_alm_fun_fn fun;     /* required */
+    apx_alm_cons_fn cons;   /* required */
+    apx_alm_hess_fn hess;   /* or NULL, and then hessp is required */
+    apx_alm_hessp_fn hessp; /* used when hess is NULL (H formed column by column from n
+                               products) */
+    void *ctx;
+} apx_alm_problem;
+
+typedef enum {
+    APX_ALM_KACZMARZ = 0,       /* randomized Kaczmarz on the KKT matrix */
+    APX_ALM_SKETCH_ROWS = 1,    /* sketch-and-project, row blocks (default) */
+    APX_ALM_SKETCH_GAUSSIAN = 2,/* sketch-and-project, Gaussian sketches */
+    APX_ALM_DIRECT = 3          /* exact Newton-KKT by LU (the baseline) */
+} apx_alm_inner;
+
+typedef struct {
+    double tol;              /* KKT residual tolerance (default 1e-8) */
+    int64_t max_iters;       /* Newton iterations (default 200) */
+    apx_alm_inner inner;     /* default APX_ALM_SKETCH_ROWS */
+    int64_t block;           /* sketch-and-project block (<= 0: its default) */
+    int64_t inner_max_iters; /* per KKT solve (<= 0: 50000 (n+m) Kaczmarz row steps, or
+                                50000 (n+m) / block sketch-and-project steps) */
+    double delta0;           /* inner accuracy cap (default 0.1) */
+    double mu0;              /* initial mu (default 1) */
+    double nu0;              /* initial nu (default 0.1) */
+    double rho;              /* penalty factor (default 1.5) */
+    double beta;             /* Armijo constant in (0, 0.5) (default 0.1) */
+    double xi_B;             /* Hessian modification shift (default 0.1) */
+    uint64_t seed;           /* default 0 */
+    double *kkt_history;     /* optional (caller-owned, history_cap entries): ||KKT_k||, k =
+                                0, 1, ... */
+    int64_t history_cap;
+    apx_progress progress;   /* fraction: iterations / max_iters */
+} apx_alm_opts;
+
+apx_alm_opts apx_alm_opts_default(void);
+
+typedef struct {
+    int64_t iterations;       /* Newton iterations */
+    int64_t inner_iterations; /* Kaczmarz row steps / sketch-and-project steps, all solves */
+    int64_t unit_steps;       /* iterations whose line search accepted alpha = 1 */
+    int last_unit_step;       /* 1 when the last iteration took alpha = 1 */
+    int64_t hess_mods;        /* iterations with a modified Hessian */
+    int64_t mu_increases;     /* penalty increases */
+    int64_t fun_evals;        /* calls of fun (and of cons) */
+    double kkt;               /* ||(grad_x L, c)|| at the returned point */
+    double f;                 /* f at the returned point */
+    double mu, nu;            /* final penalties */
+    int converged;
+    int64_t history_len;
+    double seconds;
+} apx_alm_info;
+
+/* x0 (n) start, lam0 (m) (NULL: 0); x (n) and lam (m) the result. Not reaching tol:
+ * APX_ENOCONV with the last iterate. Errors: APX_EINVAL (NULL problem/fun/cons/x/lam,
+ * neither hess nor hessp, n < 1, m < 1 or m > n, NaN/Inf in x0 or lam0, bad options),
+ * the status of a failing callback, APX_ENUMERIC (a non-finite callback value at an
+ * iterate; the KKT matrix singular: the Jacobian is rank-deficient; the line search fails;
+ * a non-finite value at a line-search trial point only shortens the step), APX_ENOCONV,
+ * APX_ECANCELED, APX_ENOMEM. Single-threaded apart from the BLAS/LAPACK calls. */
+apx_status apx_alm_newton(const apx_alm_problem *problem, const double *x0, const double *lam0,
+                          double *x, double *lam, const apx_alm_opts *opts, apx_alm_info *info);
+
+/* A built-in problem, equality-constrained logistic regression: min (1/N) sum_j
+ * log(1 + exp(-y_j x_j^T w)) + (reg/2)||w||^2 s.t. C w = e, X (N,n), y (N) in {-1, +1},
+ * C (m,n), e (m). Fills *problem (ctx = data; views must outlive the solve). */
+typedef struct {
+    apx_dmat X, C;
+    const double *y, *e;
+    double reg;
+    double *work; /* (N) scratch, owned: apx_alm_logreg_free */
+} apx_alm_logreg;
+
+apx_status apx_alm_logreg_setup(apx_dmat X, const double *y, apx_dmat C, const double *e,
+                                double reg, apx_alm_logreg *data, apx_alm_problem *problem);
+void apx_alm_logreg_free(apx_alm_logreg *data);
+
+/* A built-in equality-constrained quadratic program: min (1/2) x^T Q x + q^T x s.t. C x = e,
+ * Q (n,n) (its symmetric part is used), q (n), C (m,n), e (m). Fills *problem (ctx = data;
+ * the views must outlive the solve; nothing to free). */
+typedef struct {
+    apx_dmat Q, C;
+    const double *q, *e;
+} apx_alm_qp;
+
+apx_status apx_alm_qp_setup(apx_dmat Q, const double *q, apx_dmat C, const double *e,
+                            apx_alm_qp *data, apx_alm_problem *problem);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #define APX_SPARSE_H
 
 #include "apx/core.h"
+#include "apx/sparse_mat.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -125,6 +126,32 @@ apx_status apx_sparse_enet_path(apx_dmat X, const double *y, double l1_ratio,
                                 const double *alphas, int64_t n_alphas,
                                 const apx_enet_opts *opts, apx_dmat coefs, double *intercepts,
                                 double *gaps, int *epochs);
+
+/* ---------------------------------------------------------------- CSR (sparse) designs
+ *
+ * The same objective, options, stopping rule and info on a CSR design X (n,p)
+ * (apx/sparse_mat.h; scipy.sparse.csr_matrix's layout), never densified: each call
+ * validates X (APX_EINVAL naming the bad indptr entry, column index or value; duplicates
+ * are summed), builds one column-major copy (O(nnz) memory), and centres implicitly for
+ * the intercept (x_j^T r - mean_j sum(r), as scikit-learn does for sparse X). Only the
+ * working set's columns are expanded to dense centred columns (|W| n doubles). Coefficients
+ * agree with the dense functions on the densified matrix to the solver's tolerance (the
+ * iterates are the same up to rounding). Single task (y (n)). */
+apx_status apx_sparse_enet_csr(apx_csr X, const double *y, double alpha, double l1_ratio,
+                               const apx_enet_opts *opts, double *coef, double *intercept,
+                               apx_enet_info *info);
+apx_status apx_sparse_lasso_csr(apx_csr X, const double *y, double alpha,
+                                const apx_enet_opts *opts, double *coef, double *intercept,
+                                apx_enet_info *info);
+/* apx_sparse_alpha_grid for a CSR X and one target y (n). */
+apx_status apx_sparse_alpha_grid_csr(apx_csr X, const double *y, double l1_ratio,
+                                     int fit_intercept, double eps, int64_t n_alphas,
+                                     double *alphas);
+/* apx_sparse_enet_path for a CSR X; the column-major copy is built once for the path. */
+apx_status apx_sparse_enet_path_csr(apx_csr X, const double *y, double l1_ratio,
+                                    const double *alphas, int64_t n_alphas,
+                                    const apx_enet_opts *opts, apx_dmat coefs,
+                                    double *intercepts, double *gaps, int *epochs);
 
 /* ================================================================ greedy methods */
 
@@ -319,6 +346,104 @@ typedef struct {
  * solution. APX_ENOCONV after max_iters (A holds the iterate). */
 apx_status apx_sparse_unmix(apx_dmat Y, apx_dmat M, const double *p_map,
                             const apx_unmix_opts *opts, apx_dmat A, apx_unmix_info *info);
+
+/* ================================================================ active multi-task
+ * representation learning via the Lasso (P074)
+ *
+ * Model: sources m = 0..M-1 give y = x^T B w_m + noise, x in R^d, with a shared
+ * representation B (d,k) and heads w_m (k); the target gives y = x^T B w_0 + noise with
+ * w_0 = W nu (W (k,M) the heads). The run has three stages, at a fixed total budget:
+ *   1. uniform sampling: n_stage1 samples of every source and n_target of the target;
+ *      beta_m = least squares of source m (d); B1 = the top-k left singular vectors of
+ *      [sqrt(N_m) beta_m]_m (d,M) (N_m the samples of source m: the SVD estimator of the
+ *      multi-task least squares min sum_m ||y_m - X_m B w_m||^2, exact when
+ *      X_m^T X_m = N_m I); heads W1[:,m] = least squares of y_m on X_m B1 (k), target
+ *      head w0_1 = least squares of y_0 on X_0 B1 (k).
+ *   2. nu = argmin_nu 1/(2k) ||w0_1 - W1 nu||^2 + alpha ||nu||_1 (apx_sparse_lasso, no
+ *      intercept: scikit-learn's Lasso on the k rows of W1, i.e. lambda = 2 k alpha in
+ *      ||w0 - W nu||^2 + lambda ||nu||_1); also nu_l2 = pinv(W1) w0_1, the minimum-norm
+ *      solution that the nu^2 rule of Chen et al. (2022) uses.
+ *   3. the budget goes to the sources in proportion to |nu_m| (APX_MTRL_NU1), nu_l2_m^2
+ *      (APX_MTRL_NU2) or equally (APX_MTRL_UNIFORM) (largest remainders; a zero nu falls
+ *      back to uniform); each source draws its share, beta_m and B are re-estimated as in
+ *      stage 1 on all of its samples, and the target head is refit on the target samples:
+ *      the target predictor is beta0 = B w0 (d).
+ * Samples come from a callback (or apx_sparse_mtrl_synth_sample for the synthetic model). */
+
+typedef enum { APX_MTRL_NU1 = 0, APX_MTRL_NU2 = 1, APX_MTRL_UNIFORM = 2 } apx_mtrl_rule;
+
+/* Draw n samples of task m (0..M-1 a source, M the target) into X (n,d) row-major and
+ * y (n). draw counts the previous calls for this task (0, 1, ...), so that a counter-based
+ * sampler returns fresh samples on each call. Return 0, or non-zero to stop the run. */
+typedef int (*apx_mtrl_sampler)(void *ctx, int64_t m, int64_t n, int64_t draw, double *X,
+                                double *y);
+
+typedef struct {
+    int64_t k;          /* representation dimension, 1 <= k <= min(d, M) (default 3) */
+    int64_t n_stage1;   /* stage-1 samples per source, >= d (default 100) */
+    int64_t budget;     /* stage-3 source samples in total, >= 0 (default 4000) */
+    int64_t n_target;   /* target samples, >= k (default 100) */
+    double alpha;       /* stage-2 Lasso strength (scikit-learn scaling; default 1e-2) */
+    apx_mtrl_rule rule; /* default APX_MTRL_NU1 */
+    double tol;         /* stage-2 Lasso relative gap tolerance (default 1e-10) */
+} apx_mtrl_opts;
+
+apx_mtrl_opts apx_mtrl_opts_default(void);
+
+/* Caller-allocated outputs; each pointer may be NULL (not wanted). */
+typedef struct {
+    double *nu;       /* (M) stage-2 Lasso estimate */
+    double *nu_l2;    /* (M) stage-2 minimum-norm estimate */
+    double *W1;       /* (k,M) stage-1 heads, row-major */
+    double *w0_1;     /* (k) stage-1 target head */
+    int64_t *alloc;   /* (M) stage-3 samples per source */
+    double *B;        /* (d,k) final representation (orthonormal columns), row-major */
+    double *beta0;    /* (d) final target predictor */
+} apx_mtrl_out;
+
+typedef struct {
+    int64_t nnz;        /* non-zeros of nu */
+    double lasso_gap;   /* duality gap of the stage-2 Lasso */
+    int64_t samples;    /* source samples drawn in all (M n_stage1 + budget) */
+} apx_mtrl_info;
+
+/* Run the three stages for sources of dimension d >= 1 and M >= 1 sources. out and info
+ * may be NULL. Errors: APX_EINVAL (NULL sampler, bad options: k, n_stage1 < d,
+ * n_target < k, alpha < 0, unknown rule), APX_ECANCELED when the sampler returns
+ * non-zero, APX_EINVAL when it returns NaN or Inf, APX_ENOMEM. Deterministic for a
+ * deterministic sampler. Threads: the BLAS/LAPACK. */
+apx_status apx_sparse_mtrl(int64_t d, int64_t M, apx_mtrl_sampler sample, void *ctx,
+                           const apx_mtrl_opts *opts, const apx_mtrl_out *out,
+                           apx_mtrl_info *info);
+
+/* The synthetic model of the tests and of `apx mtrl`: B (d,k) orthonormal (QR of a
+ * Gaussian matrix), heads W (k,M) uniform on the unit sphere (the relevant ones then
+ * orthonormalized: diverse tasks), nu (M) with `relevant` non-zeros
+ * (random sources, signs random, magnitudes in [1,2)), w0 = W nu; x ~ N(0, I_d), noise
+ * N(0, noise^2). The irrelevant heads are adjusted so that nu is the unique minimum-l1
+ * representation of w0 with a margin (|w_j^T z| <= 0.7 for the dual certificate
+ * z = W_S (W_S^T W_S)^{-1} sign(nu_S) of the support S): the relevant sources are then
+ * well defined. 1 <= relevant <= k <= min(d, M). All arrays owned; free with
+ * apx_sparse_mtrl_synth_free. */
+typedef struct {
+    int64_t d, k, M;
+    double noise;
+    uint64_t seed;
+    double *B;   /* (d,k) */
+    double *W;   /* (k,M) */
+    double *w0;  /* (k) */
+    double *nu;  /* (M) */
+} apx_mtrl_synth;
+
+apx_status apx_sparse_mtrl_synth_create(int64_t d, int64_t k, int64_t M, int64_t relevant,
+                                        double noise, uint64_t seed, apx_mtrl_synth *s);
+void apx_sparse_mtrl_synth_free(apx_mtrl_synth *s);
+/* An apx_mtrl_sampler for ctx = an apx_mtrl_synth: element i of task m's call `draw`
+ * depends only on (seed, m, draw, i). */
+int apx_sparse_mtrl_synth_sample(void *ctx, int64_t m, int64_t n, int64_t draw, double *X,
+                                 double *y);
+/* Target excess risk E[(x^T beta0 - x^T B w0)^2] = ||beta0 - B w0||^2 (x ~ N(0, I)). */
+double apx_sparse_mtrl_synth_risk(const apx_mtrl_synth *s, const double *beta0);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,15 @@ apx_status apx_csr_matvec(apx_csr A, const double *x, double *y);
 /* y (cols) = A^T x, x (rows). A is assumed valid. */
 apx_status apx_csr_rmatvec(apx_csr A, const double *x, double *y);
 
+/* CSR arrays of a (rows, cols) matrix given as nnz COO triplets (0-based, any order), as
+ * a Matrix Market coordinate file holds it: indptr (rows + 1), indices (nnz), data (nnz),
+ * caller-allocated. Each row keeps its entries in input order; duplicates are kept (the
+ * products and the sparse solvers sum them). Errors: APX_EINVAL for a negative size, a NULL
+ * array or an index out of range (naming the triplet). O(rows + nnz). */
+apx_status apx_csr_from_coo(int64_t rows, int64_t cols, int64_t nnz, const int64_t *row_idx,
+                            const int64_t *col_idx, const double *values, int64_t *indptr,
+                            int64_t *indices, double *data);
+
 #ifdef __cplusplus
 }
 #endif

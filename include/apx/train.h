@@ -17,7 +17,16 @@
  * accumulation over `accum` micro-batches (the gradient is the mean of theirs). Weight decay
  * applies to the matrices (ndim >= 2: Linear weights and embeddings), not to biases, norm
  * parameters or PolyReLU coefficients. Every `eval_every` steps and at the end it measures
- * the validation loss.
+ * the validation loss. Any optimizer kind works: the options' lr, beta1, beta2 and
+ * weight_decay set the kind's settings of those names (the others keep their defaults);
+ * Muon takes AdamW steps for the vectors (adamw_others = 1); kinds with APX_OPTIM_LOSS get
+ * the step's mean loss; kinds with APX_OPTIM_STATS (MKOR) get every linear layer's
+ * statistics (apx_gpt_stats_accumulate over the micro-batches); kinds with
+ * APX_OPTIM_HESSIAN (Sophia) get a Gauss-Newton-Bartlett estimate every 10 steps (from
+ * step 0): on the step's first micro-batch, labels sampled from the model's logits (no
+ * dropout; Philox key seed ^ 0x5851F42D4C957F2D, stream = step), hdiag = B T ghat^2 with
+ * ghat the gradient of the mean loss on them (apx_sophia_gnb; the paper's Sophia-G);
+ * GradNormLoRP keeps its reparameterization (W = g V/|V|) in its state.
  *
  * Files (when out_dir is set): DIR/checkpoint.safetensors (every ckpt_every steps, after
  * each evaluation and at the end: the parameters and buffers (apx_gpt_save), the optimizer
@@ -33,6 +42,15 @@
  * Resume. apx_train_resume(dir) restores everything from DIR/checkpoint.safetensors and
  * continues: the result is bit-identical to a run that was not interrupted (same build and
  * thread count), and log.jsonl is cut back to its length at the checkpoint.
+ *
+ * Adaptive batch sizes (AdAdaGrad, P061: an optimizer kind with APX_OPTIM_BATCH, e.g.
+ * "adadagrad"). A step runs `accum` micro-batches (at least 2) and tests their gradients
+ * g_j (j = 1..a, each the mean over B sequences) with the norm test: with gbar their mean
+ * and V = sum_j |g_j - gbar|^2 / (a - 1), the next step uses
+ * a' = min(max_accum, max(a, ceil(V / (eta^2 |gbar|^2)))) micro-batches, so the variance
+ * of the step's gradient, V / a', stays below eta^2 |gbar|^2 (the batch never shrinks;
+ * eta and max_accum are the kind's settings). The log lines record "batch" (sequences per
+ * step) and checkpoints keep the current value, so a resumed run continues exactly.
  *
  * Errors: apx_status with a message naming the function or file and the problem
  * (APX_EIO: a missing file; APX_EFORMAT: an empty corpus, a corpus shorter than the context,
@@ -142,6 +160,9 @@ typedef struct {
     uint64_t seed;          /* data order and dropout (the model's init seed is separate) (0) */
     const char *out_dir;    /* folder for the files (created); NULL: no files (NULL)        */
     apx_progress progress;  /* fraction, "step 120/1000 loss 1.234 5600 tok/s 2m10s left" */
+    char opt_settings[512]; /* more settings of the optimizer kind, "key=value" pairs
+                               separated by commas ("inv_freq=5,stat_decay=0.9"), applied
+                               after lr, betas and weight_decay; kept in checkpoints ("")  */
 } apx_train_opts;
 apx_train_opts apx_train_opts_default(void);
 /* Errors: APX_EINVAL naming the field and the value. */
@@ -193,6 +214,8 @@ typedef struct {
     double loss;      /* mean of the micro-batch losses                    */
     double grad_norm; /* global gradient norm before clipping              */
     double lr;        /* learning rate used                                 */
+    int64_t next_accum; /* micro-batches the next step should use: accum, or for a kind
+                           with APX_OPTIM_BATCH (AdAdaGrad) the norm test's answer        */
 } apx_step_info;
 
 /* One optimizer step at learning rate lr on `accum` micro-batches: ids and targets hold

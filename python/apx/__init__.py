@@ -24,8 +24,10 @@ from .la import (StreamEig, block_krylov_svd, cholesky, complete, eigh, hutchins
 
 # The later modules. apx.lstsq is the least-squares front of apx.regress (method="qr" |
 # "sketch" | ..., returning (x, info)); the dense LAPACK one stays as apx.la.lstsq.
-from . import la, io, optim, regress, sketching, solvers, sparse  # noqa: E402
+from . import la, io, kernels, nonlinear, optim, regress, sketching, solvers, sparse  # noqa: E402
 from . import train as _train_module  # noqa: E402
+from .kernels import *  # noqa: E402,F401,F403
+from .nonlinear import *  # noqa: E402,F401,F403
 from .optim import *  # noqa: E402,F401,F403
 from .regress import *  # noqa: E402,F401,F403
 from .sketching import *  # noqa: E402,F401,F403
@@ -48,7 +50,7 @@ __all__ = [
     "read_npy", "write_npy", "read_npz", "list_npz", "read_safetensors", "write_safetensors",
     "read_mtx", "write_mtx", "read_csv",
 ]
-for _m in (optim, regress, sketching, solvers, sparse, _train_module):
+for _m in (kernels, nonlinear, optim, regress, sketching, solvers, sparse, _train_module):
     __all__ += [n for n in _m.__all__ if n not in __all__]
 
 

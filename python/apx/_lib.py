@@ -485,6 +485,42 @@ def c_seed(v, where):
     return v
 
 
+# ---------------------------------------------------------------- owned C handles
+
+
+class Handle:
+    """Base of the classes that own a C handle (a plan, a fitted model, a solver state):
+    self._h is the handle (None or a null pointer: closed), the class attribute _free names
+    the C function that frees it. close() frees it once; the object is also a context
+    manager, and garbage collection closes it."""
+
+    _free = None
+    _h = None
+    _free_fns: dict = {}
+
+    def close(self):
+        h = self._h
+        if h is not None and (getattr(h, "value", h) is not None):
+            self._h = None
+            f = Handle._free_fns.get(self._free)
+            if f is None:  # void free(void *): its own function object, no shared prototype
+                f = ctypes.CFUNCTYPE(None, ctypes.c_void_p)((self._free, lib))
+                Handle._free_fns[self._free] = f
+            f(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
 # ---------------------------------------------------------------- Python callbacks
 
 

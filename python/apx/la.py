@@ -476,7 +476,7 @@ def trace_estimate(A, matvecs=100, method="hutchpp", seed=0, n=None):
 _STREAM_METHODS = {"heavy": 0, "oja": 1}
 
 
-class StreamEig:
+class StreamEig(_lib.Handle):
     """Streaming estimate of the top eigenvector of A^T A from the rows of A (d columns).
 
     method: "heavy" (Kacham-Woodruff random-order algorithm keeping heavy rows, P027) or
@@ -487,6 +487,8 @@ class StreamEig:
 
     Usable as a context manager; close() frees the C state (also done on garbage collection).
     """
+
+    _free = "apx_stream_eig_free"
 
     def __init__(self, d, method="heavy", max_heavy=None, heavy_factor=None, frob2=None,
                  block=None, lr=None, seed=0):
@@ -506,7 +508,6 @@ class StreamEig:
         if lr is not None:
             o.lr = float(lr)
         o.seed = _lib.c_seed(seed, "stream_eig")
-        self._free = fn("apx_stream_eig_free")
         self._h = ctypes.c_void_p(None)
         self.d = d
         check(fn("apx_stream_eig_create")(d, ctypes.byref(o), ctypes.byref(self._h)),
@@ -537,22 +538,6 @@ class StreamEig:
         """Number of doubles the estimator keeps."""
         return int(fn("apx_stream_eig_stored")(self._handle("stream_eig_stored")))
 
-    def close(self):
-        if getattr(self, "_h", None):
-            self._free(self._h)
-            self._h = ctypes.c_void_p(None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
 
 # ====================================================================== norms

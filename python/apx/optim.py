@@ -18,7 +18,8 @@ import numpy as np
 from . import _lib
 from ._lib import Error, Status, check, fail
 
-__all__ = ["kinds", "optimizer_trace", "schedule_lr", "refine_schedule", "Optimizer"]
+__all__ = ["kinds", "optimizer_trace", "schedule_lr", "refine_schedule", "Optimizer",
+           "tract_grad"]
 
 _c = ctypes
 _vp = _c.c_void_p
@@ -61,6 +62,8 @@ _PROTOS = {
     "apx_optim_step_hess": (_c.c_int, [_vp, _c.c_double, _fp]),
     "apx_optim_set_group_scale": (_c.c_int, [_vp, _i64, _c.c_double, _c.c_double]),
     "apx_optim_base_lr": (_c.c_double, [_vp]),
+    "apx_optim_set_layer_stats": (_c.c_int, [_vp, _i64, _fp, _i64, _fp, _i64]),
+    "apx_tract_grad": (_c.c_int, [_fp, _i64, _i64, _fp, _i64, _c.c_double, _fp]),
     "apx_sched_kind_parse": (_c.c_int, [_c.c_char_p, _c.POINTER(_c.c_int)]),
     "apx_sched_lr": (_c.c_int, [_c.POINTER(_Sched), _i64, _c.POINTER(_c.c_double)]),
     "apx_sched_refine": (_c.c_int, [_c.POINTER(_c.c_double), _i64, _c.c_double, _c.c_int,
@@ -69,7 +72,7 @@ _PROTOS = {
 _cache: dict = {}
 
 _FLAG_INT, _FLAG_BOOL = 1, 2
-_KIND_ELEMENTWISE, _KIND_MATRIX, _KIND_HESSIAN = 1, 2, 4
+_KIND_ELEMENTWISE, _KIND_MATRIX, _KIND_HESSIAN, _KIND_STATS, _KIND_BATCH = 1, 2, 4, 16, 32
 
 
 def _fn(name):
@@ -88,7 +91,8 @@ def _fn(name):
 def kinds():
     """Every optimizer kind of the library's table, as a list of dicts: name, help,
     elementwise, matrix (reads parameter shapes), hessian (takes a Hessian-diagonal estimate
-    per step), settings: a list of dicts (name, default, min, max, type 'real'|'int'|'bool',
+    per step), stats (takes layer statistics: MKOR), batch (apx train grows its batch:
+    AdAdaGrad), settings: a list of dicts (name, default, min, max, type 'real'|'int'|'bool',
     help)."""
     out = []
     for i in range(_fn("apx_optim_kind_count")()):
@@ -102,7 +106,9 @@ def kinds():
         out.append({"name": k.name.decode(), "help": k.help.decode(),
                     "elementwise": bool(k.flags & _KIND_ELEMENTWISE),
                     "matrix": bool(k.flags & _KIND_MATRIX),
-                    "hessian": bool(k.flags & _KIND_HESSIAN), "settings": sets})
+                    "hessian": bool(k.flags & _KIND_HESSIAN),
+                    "stats": bool(k.flags & _KIND_STATS), "batch": bool(k.flags & _KIND_BATCH),
+                    "settings": sets})
     return out
 
 
@@ -223,10 +229,29 @@ class Optimizer:
         check(_fn("apx_optim_set_group_scale")(self._h, int(index), float(lr_scale),
                                                float(wd_scale)), "Optimizer.set_scales")
 
-    def step(self, lr=None, hessian=None):
+    def set_stats(self, index, a, g):
+        """Layer statistics of matrix parameter `index` (out, in) for the next step, for
+        kinds that use them (MKOR): a (in) the batch mean of the layer's input, g (out) the
+        batch mean of the per-row loss gradient with respect to its output."""
+        a = np.ascontiguousarray(a, dtype=np.float32).ravel()
+        g = np.ascontiguousarray(g, dtype=np.float32).ravel()
+        check(_fn("apx_optim_set_layer_stats")(self._h, int(index), a.ctypes.data_as(_fp),
+                                               a.size, g.ctypes.data_as(_fp), g.size),
+              "Optimizer.set_stats")
+
+    def step(self, lr=None, hessian=None, stats=None):
         """One step with learning rate lr (default: the "lr" setting) from the gradient
         buffer; hessian: a list of arrays (the params' shapes) holding a Hessian-diagonal
-        estimate, for kinds that take one (Sophia)."""
+        estimate, for kinds that take one (Sophia); stats: a list with one entry per
+        parameter, None or a pair (a, g) of layer statistics (see set_stats), for kinds
+        that take them (MKOR)."""
+        if stats is not None:
+            if len(stats) != len(self.shapes):
+                fail(Status.ESHAPE, f"Optimizer.step: stats has {len(stats)} entries for "
+                     f"{len(self.shapes)} params")
+            for i, st in enumerate(stats):
+                if st is not None:
+                    self.set_stats(i, st[0], st[1])
         h = None
         if hessian is not None:
             hv = _flat(hessian, self.shapes, "Optimizer.step", "hessian")
@@ -253,8 +278,8 @@ class Optimizer:
             pass
 
 
-def optimizer_trace(kind, params, grads, *, hessians=None, lrs=None, lr_scales=None,
-                    wd_scales=None, **settings):
+def optimizer_trace(kind, params, grads, *, hessians=None, stats=None, lrs=None,
+                    lr_scales=None, wd_scales=None, **settings):
     """Run optimizer `kind` on a given sequence of gradients; return the parameters after
     every step.
 
@@ -264,6 +289,9 @@ def optimizer_trace(kind, params, grads, *, hessians=None, lrs=None, lr_scales=N
     grads:     one list per step, each a list of arrays of the params' shapes.
     hessians:  for kinds taking a Hessian-diagonal estimate (Sophia): one list per step (an
                entry None keeps the previous estimate), else None.
+    stats:     for kinds taking layer statistics (MKOR): one entry per step, None or a list
+               over params of None or (a, g): a (in) the batch-mean input and g (out) the
+               batch-mean output gradient of the layer whose weight is that (out, in) param.
     lrs:       learning rate of each step (default: the "lr" setting at every step).
     lr_scales, wd_scales: per-parameter multipliers of the learning rate and of the weight
                decay (apx_optim_set_group_scale), default 1.
@@ -275,6 +303,8 @@ def optimizer_trace(kind, params, grads, *, hessians=None, lrs=None, lr_scales=N
     grads = list(grads)
     if hessians is not None and len(hessians) != len(grads):
         fail(Status.ESHAPE, f"{where}: {len(hessians)} Hessian estimates for {len(grads)} steps")
+    if stats is not None and len(stats) != len(grads):
+        fail(Status.ESHAPE, f"{where}: {len(stats)} statistics entries for {len(grads)} steps")
     if lrs is not None and len(lrs) != len(grads):
         fail(Status.ESHAPE, f"{where}: {len(lrs)} learning rates for {len(grads)} steps")
     with Optimizer(kind, params, **settings) as opt:
@@ -289,7 +319,8 @@ def optimizer_trace(kind, params, grads, *, hessians=None, lrs=None, lr_scales=N
         for t, g in enumerate(grads):
             opt.flat_grads[:] = _flat(g, opt.shapes, where, f"grads[{t}]")
             opt.step(None if lrs is None else lrs[t],
-                     None if hessians is None else hessians[t])
+                     None if hessians is None else hessians[t],
+                     None if stats is None else stats[t])
             trace.append([p.copy() for p in opt.params])
         return trace
 
@@ -323,4 +354,21 @@ def refine_schedule(grad_norms, tau=0.1, power=2):
     dp = _c.POINTER(_c.c_double)
     check(_fn("apx_sched_refine")(g.ctypes.data_as(dp), g.size, float(tau), int(power),
                                   out.ctypes.data_as(dp)), "refine_schedule")
+    return out
+
+
+def tract_grad(dW, X, lam=0.1):
+    """TrAct (P051, apx_tract_grad): the first layer's weight gradient dW (out, in) turned
+    into dW (X^T X / b + lam I)^-1 for the layer's inputs X (b, in). Use it in place of dW
+    (with any optimizer) for a first layer Z = X W^T. Returns float32 (out, in)."""
+    where = "tract_grad"
+    g = np.ascontiguousarray(dW, dtype=np.float32)
+    x = np.ascontiguousarray(X, dtype=np.float32)
+    if g.ndim != 2 or x.ndim != 2 or g.shape[1] != x.shape[1]:
+        fail(Status.ESHAPE, f"{where}: dW {g.shape} and X {x.shape} must be (out, in) and "
+             f"(b, in)")
+    out = np.empty_like(g)
+    check(_fn("apx_tract_grad")(g.ctypes.data_as(_fp), g.shape[0], g.shape[1],
+                                x.ctypes.data_as(_fp), x.shape[0], float(lam),
+                                out.ctypes.data_as(_fp)), where)
     return out

@@ -23,11 +23,12 @@ import numpy as np
 
 from . import _lib
 from ._lib import Status, as_matrix, fail, fn, out_matrix, out_vector
+from .solvers import Csr
 
 __all__ = [
     "lasso", "enet", "lasso_path", "enet_path", "alpha_grid", "multitask_lasso",
     "multitask_enet", "omp", "iht", "best_subset", "sparse_code", "prox", "penalty",
-    "l0_exact", "nnls", "fcls", "unmix",
+    "l0_exact", "nnls", "fcls", "unmix", "mtrl_select", "mtrl_synth",
 ]
 
 # ---------------------------------------------------------------- C structs
@@ -94,6 +95,31 @@ class UnmixInfo(ctypes.Structure):
                 ("monotone", ctypes.c_int)]
 
 
+class MtrlOpts(ctypes.Structure):
+    _fields_ = [("k", ctypes.c_int64), ("n_stage1", ctypes.c_int64), ("budget", ctypes.c_int64),
+                ("n_target", ctypes.c_int64), ("alpha", ctypes.c_double), ("rule", ctypes.c_int),
+                ("tol", ctypes.c_double)]
+
+
+class MtrlOut(ctypes.Structure):
+    _fields_ = [("nu", _lib.c_dp), ("nu_l2", _lib.c_dp), ("W1", _lib.c_dp), ("w0_1", _lib.c_dp),
+                ("alloc", _lib.c_i64p), ("B", _lib.c_dp), ("beta0", _lib.c_dp)]
+
+
+class MtrlInfo(ctypes.Structure):
+    _fields_ = [("nnz", ctypes.c_int64), ("lasso_gap", ctypes.c_double),
+                ("samples", ctypes.c_int64)]
+
+
+class MtrlSynth(ctypes.Structure):
+    _fields_ = [("d", ctypes.c_int64), ("k", ctypes.c_int64), ("M", ctypes.c_int64),
+                ("noise", ctypes.c_double), ("seed", ctypes.c_uint64), ("B", _lib.c_dp),
+                ("W", _lib.c_dp), ("w0", _lib.c_dp), ("nu", _lib.c_dp)]
+
+
+MtrlSampler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                               ctypes.c_int64, _lib.c_dp, _lib.c_dp)
+
 _P = ctypes.POINTER
 _S, _i, _d, _i64 = ctypes.c_int, ctypes.c_int, ctypes.c_double, ctypes.c_int64
 _DM, _dp = _lib.Dmat, _lib.c_dp
@@ -106,6 +132,17 @@ for _name, _proto in {
     "apx_sparse_alpha_grid": (_S, [_DM, _DM, _d, _i, _d, _i64, _dp]),
     "apx_sparse_enet_path": (_S, [_DM, _dp, _d, _dp, _i64, _P(EnetOpts), _DM, _dp, _dp,
                                   _P(_i)]),
+    "apx_sparse_enet_csr": (_S, [Csr, _dp, _d, _d, _P(EnetOpts), _dp, _dp, _P(EnetInfo)]),
+    "apx_sparse_alpha_grid_csr": (_S, [Csr, _dp, _d, _i, _d, _i64, _dp]),
+    "apx_sparse_enet_path_csr": (_S, [Csr, _dp, _d, _dp, _i64, _P(EnetOpts), _DM, _dp, _dp,
+                                      _P(_i)]),
+    "apx_mtrl_opts_default": (MtrlOpts, []),
+    "apx_sparse_mtrl": (_S, [_i64, _i64, MtrlSampler, ctypes.c_void_p, _P(MtrlOpts),
+                             _P(MtrlOut), _P(MtrlInfo)]),
+    "apx_sparse_mtrl_synth_create": (_S, [_i64, _i64, _i64, _i64, _d, ctypes.c_uint64,
+                                          _P(MtrlSynth)]),
+    "apx_sparse_mtrl_synth_free": (None, [_P(MtrlSynth)]),
+    "apx_sparse_mtrl_synth_risk": (_d, [_P(MtrlSynth), _dp]),
     "apx_greedy_opts_default": (GreedyOpts, []),
     "apx_sparse_omp": (_S, [_DM, _dp, _i64, _P(GreedyOpts), _dp, _dp, _P(GreedyInfo)]),
     "apx_sparse_iht": (_S, [_DM, _dp, _i64, _P(GreedyOpts), _dp, _dp, _P(GreedyInfo)]),
@@ -167,7 +204,37 @@ def _finish(st, strict, guard, where):
         guard.reraise(st, where)
 
 
+def _is_sparse(X):
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
+class _CsrDesign:
+    """A scipy.sparse matrix as an apx_csr view (CSR/CSC/COO converted with .tocsr(), never
+    densified); keeps the arrays alive. shape as NumPy's."""
+
+    def __init__(self, X):
+        M = X.tocsr()
+        self.ip = np.ascontiguousarray(M.indptr, dtype=np.int64)
+        self.ix = np.ascontiguousarray(M.indices, dtype=np.int64)
+        self.v = np.ascontiguousarray(M.data, dtype=np.float64)
+        self.shape = M.shape
+        self.view = Csr(M.shape[0], M.shape[1], self.v.shape[0],
+                        self.ip.ctypes.data_as(_lib.c_i64p), self.ix.ctypes.data_as(_lib.c_i64p),
+                        self.v.ctypes.data_as(_lib.c_dp))
+
+
 def _design(X, where):
+    x, Xv = as_matrix(X, where, "X")
+    return x, Xv
+
+
+def _enet_design(X, where):
+    """(array or _CsrDesign, C view): dense 2-D arrays as Dmat, scipy.sparse as Csr."""
+    if _is_sparse(X):
+        if len(X.shape) != 2:
+            fail(Status.ESHAPE, f"{where}: X must be 2-D, got shape {X.shape}")
+        d = _CsrDesign(X)
+        return d, d.view
     x, Xv = as_matrix(X, where, "X")
     return x, Xv
 
@@ -180,7 +247,9 @@ def enet(X, y, alpha, l1_ratio=0.5, fit_intercept=True, tol=1e-6, max_epochs=Non
          progress=None, strict=True):
     """Elastic net by coordinate descent with gap-safe screening and working sets.
 
-    X: (n, p); y: (n,); alpha >= 0; l1_ratio in [0, 1].  Minimizes scikit-learn's
+    X: (n, p), a dense array or a scipy.sparse matrix (CSR, CSC or COO: used as CSR, never
+    densified; the intercept is fitted by implicit centring); y: (n,); alpha >= 0;
+    l1_ratio in [0, 1].  Minimizes scikit-learn's
     1/(2n) ||y - X w - b||^2 + alpha (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2).
     solver: "auto", "gram" (covariance updates on the working set) or "residual" (naive
     updates).  coef_init (p,) warm-starts.  Returns (coef (p,), intercept (float), info)
@@ -188,7 +257,7 @@ def enet(X, y, alpha, l1_ratio=0.5, fit_intercept=True, tol=1e-6, max_epochs=Non
     primal, converged, epochs, outer, nnz, screened, ws_size, solver, seconds.
     """
     where = "lasso" if l1_ratio == 1.0 else "enet"
-    x, Xv = _design(X, where)
+    x, Xv = _enet_design(X, where)
     yv, yp = _lib.as_vector(y, where, "y", x.shape[0])
     alpha = _finite_float(alpha, where, "alpha")
     l1_ratio = _finite_float(l1_ratio, where, "l1_ratio")
@@ -205,8 +274,9 @@ def enet(X, y, alpha, l1_ratio=0.5, fit_intercept=True, tol=1e-6, max_epochs=Non
         coef, cp = out_vector(p)
     b = ctypes.c_double(0.0)
     info = EnetInfo()
-    st = fn("apx_sparse_enet")(Xv, yp, alpha, l1_ratio, ctypes.byref(o), cp, ctypes.byref(b),
-                               ctypes.byref(info))
+    cname = "apx_sparse_enet_csr" if isinstance(x, _CsrDesign) else "apx_sparse_enet"
+    st = fn(cname)(Xv, yp, alpha, l1_ratio, ctypes.byref(o), cp, ctypes.byref(b),
+                   ctypes.byref(info))
     _finish(st, strict, guard, where)
     return coef, float(b.value), _enet_info(info, st)
 
@@ -227,6 +297,9 @@ def multitask_enet(X, Y, alpha, l1_ratio=0.5, fit_intercept=True, tol=1e-6, max_
     coef_ is W.T.)
     """
     where = "multitask_enet"
+    if _is_sparse(X):
+        fail(Status.EINVAL, f"{where}: X must be dense (the multi-task model has no CSR "
+                            f"variant); got a scipy.sparse matrix")
     x, Xv = _design(X, where)
     yarr, Yv = as_matrix(Y, where, "Y")
     alpha = _finite_float(alpha, where, "alpha")
@@ -251,9 +324,12 @@ def multitask_lasso(X, Y, alpha, fit_intercept=True, tol=1e-6, **kw):
 
 def alpha_grid(X, y, l1_ratio=1.0, fit_intercept=True, eps=1e-3, n_alphas=100):
     """scikit-learn's alpha grid: n_alphas values from alpha_max = max_j |x_j^T (y - ybar)| /
-    (n l1_ratio) down to eps * alpha_max, log-spaced, descending. y may be (n,) or (n, T)."""
+    (n l1_ratio) down to eps * alpha_max, log-spaced, descending. y may be (n,) or (n, T)
+    (T = 1 for a scipy.sparse X, which is used as CSR without densifying)."""
     where = "alpha_grid"
-    x, Xv = _design(X, where)
+    x, Xv = _enet_design(X, where)
+    if isinstance(x, _CsrDesign):
+        return _alpha_grid_csr(x, y, l1_ratio, fit_intercept, eps, n_alphas, where)
     yarr = _lib._to_array(y, where, "y")
     if yarr.ndim == 1:
         yarr = yarr.reshape(-1, 1)
@@ -269,20 +345,36 @@ def alpha_grid(X, y, l1_ratio=1.0, fit_intercept=True, eps=1e-3, n_alphas=100):
     return out
 
 
+def _alpha_grid_csr(x, y, l1_ratio, fit_intercept, eps, n_alphas, where):
+    yv, yp = _lib.as_vector(y, where, "y", x.shape[0])
+    n_alphas = _lib.check_int(n_alphas, where, "n_alphas")
+    if n_alphas < 1:
+        fail(Status.EINVAL, f"{where}: n_alphas must be >= 1, got {n_alphas}")
+    out, op = out_vector(n_alphas)
+    _lib.check(fn("apx_sparse_alpha_grid_csr")(x.view, yp,
+                                               _finite_float(l1_ratio, where, "l1_ratio"),
+                                               1 if fit_intercept else 0,
+                                               _finite_float(eps, where, "eps"), n_alphas, op),
+               where)
+    return out
+
+
 def enet_path(X, y, l1_ratio=0.5, alphas=None, eps=1e-3, n_alphas=100, fit_intercept=True,
               tol=1e-6, max_epochs=None, positive=False, solver="auto", progress=None,
               strict=True):
     """Elastic-net regularization path, warm-started along alphas (default: alpha_grid).
+    X dense or scipy.sparse (used as CSR, never densified; one column-major copy per path).
 
     Returns (alphas (k,), coefs (p, k), intercepts (k,), gaps (k,)): column i of coefs is
     the solution at alphas[i] (scikit-learn's enet_path layout); gaps are the duality gaps
     reached (normalized as dual_gap_).
     """
     where = "enet_path"
-    x, Xv = _design(X, where)
+    x, Xv = _enet_design(X, where)
     yv, yp = _lib.as_vector(y, where, "y", x.shape[0])
     if alphas is None:
-        alphas = alpha_grid(x, yv, l1_ratio, fit_intercept, eps, n_alphas)
+        alphas = alpha_grid(X if isinstance(x, _CsrDesign) else x, yv, l1_ratio, fit_intercept,
+                            eps, n_alphas)
     al, ap = _lib.as_vector(np.array(alphas, dtype=np.float64).ravel(), where, "alphas")
     guard = _lib.CallbackGuard()
     o, _keep = _enet_opts(where, fit_intercept, tol, max_epochs, positive, True, True, solver,
@@ -291,8 +383,9 @@ def enet_path(X, y, l1_ratio=0.5, alphas=None, eps=1e-3, n_alphas=100, fit_inter
     C, Cv = out_matrix(k, p)
     b, bp = out_vector(max(k, 1))
     g, gp = out_vector(max(k, 1))
-    st = fn("apx_sparse_enet_path")(Xv, yp, _finite_float(l1_ratio, where, "l1_ratio"), ap, k,
-                                    ctypes.byref(o), Cv, bp, gp, None)
+    cname = "apx_sparse_enet_path_csr" if isinstance(x, _CsrDesign) else "apx_sparse_enet_path"
+    st = fn(cname)(Xv, yp, _finite_float(l1_ratio, where, "l1_ratio"), ap, k, ctypes.byref(o),
+                   Cv, bp, gp, None)
     _finish(st, strict, guard, where)
     return al.copy(), C.T.copy(), b[:k].copy(), g[:k].copy()
 
@@ -568,3 +661,114 @@ def unmix(Y, M, lam=0.01, p=0.5, p_map=None, l21=True, max_iters=None, tol=None,
                    "objective": float(info.objective), "smoothed": float(info.smoothed),
                    "monotone": bool(info.monotone)}
     return A
+
+
+# ====================================================================== P074: active MTRL
+
+_MTRL_RULES = {"nu1": 0, "nu2": 1, "uniform": 2}
+
+
+def _synth_dict(s):
+    d, k, M = int(s.d), int(s.k), int(s.M)
+    arr = lambda p, n: np.ctypeslib.as_array(p, shape=(n,)).copy()  # noqa: E731
+    return {"B": arr(s.B, d * k).reshape(d, k), "W": arr(s.W, k * M).reshape(k, M),
+            "w0": arr(s.w0, k), "nu": arr(s.nu, M)}
+
+
+def mtrl_synth(d=50, k=3, M=20, relevant=3, noise=0.3, seed=0):
+    """The synthetic multi-task model of apx.mtrl_select (include/apx/sparse.h): returns a
+    dict with B (d, k) orthonormal, the source heads W (k, M), the target head w0 (k,) and
+    nu (M,), the unique minimum-l1 representation w0 = W nu whose support (`relevant`
+    sources) are the relevant sources."""
+    where = "mtrl_synth"
+    s = MtrlSynth()
+    args = [_lib.check_int(v, where, n) for v, n in ((d, "d"), (k, "k"), (M, "M"),
+                                                    (relevant, "relevant"))]
+    _lib.check(fn("apx_sparse_mtrl_synth_create")(*args, _finite_float(noise, where, "noise"),
+                                                  _lib.c_seed(seed, where), ctypes.byref(s)),
+               where)
+    try:
+        return _synth_dict(s)
+    finally:
+        fn("apx_sparse_mtrl_synth_free")(ctypes.byref(s))
+
+
+def _py_sampler(sampler, d, guard):
+    def tramp(ctx, m, n, draw, Xp, yp):
+        try:
+            X, y = sampler(int(m), int(n), int(draw))
+            X = np.asarray(X, dtype=np.float64).reshape(n, d)
+            y = np.asarray(y, dtype=np.float64).reshape(n)
+            if n:
+                np.ctypeslib.as_array(Xp, shape=(n * d,))[:] = X.ravel()
+                np.ctypeslib.as_array(yp, shape=(n,))[:] = y
+            return 0
+        except BaseException as e:  # re-raised after the C call returns
+            guard.capture(e)
+            return 1
+    return MtrlSampler(tramp)
+
+
+def mtrl_select(d=50, M=20, k=3, relevant=3, noise=0.3, seed=0, rule="nu1", n_stage1=100,
+                budget=4000, n_target=100, alpha=1e-2, tol=1e-10, sampler=None):
+    """Active multi-task representation learning via the Lasso (P074), three stages at a
+    fixed budget (the estimator is documented in include/apx/sparse.h, apx_sparse_mtrl):
+    stage 1 samples every source (n_stage1 each) and the target (n_target), estimates the
+    shared representation (SVD of the stacked per-source least-squares solutions) and the
+    heads W1 (k, M), w0_1 (k,); stage 2 solves the Lasso
+    nu = argmin 1/(2k) ||w0_1 - W1 nu||^2 + alpha ||nu||_1 (scikit-learn's Lasso on the k
+    rows of W1, fit_intercept=False) and the minimum-norm nu_l2 = pinv(W1) w0_1; stage 3
+    spends `budget` source samples in proportion to |nu| (rule "nu1"), nu_l2^2 ("nu2",
+    Chen et al. 2022) or uniformly ("uniform"), re-estimates B and refits the target.
+
+    sampler: None for the synthetic model (mtrl_synth(d, k, M, relevant, noise, seed)), or a
+    callable sampler(m, n, draw) -> (X (n, d), y (n,)) for task m (0..M-1 sources, M the
+    target; draw counts the calls for that task).
+    Returns a dict: nu (M,), nu_l2 (M,), W1 (k, M), w0_1 (k,), alloc (M,) int, B (d, k),
+    beta0 (d,) (the target predictor), nnz, lasso_gap, samples; for the synthetic model
+    also risk (the target excess risk ||beta0 - B w0||^2) and truth (mtrl_synth's dict).
+    """
+    where = "mtrl"
+    if rule not in _MTRL_RULES:
+        fail(Status.EINVAL, f"{where}: rule must be one of {sorted(_MTRL_RULES)}, got {rule!r}")
+    d, M, k = (_lib.check_int(v, where, n) for v, n in ((d, "d"), (M, "M"), (k, "k")))
+    o = fn("apx_mtrl_opts_default")()
+    o.k, o.rule = k, _MTRL_RULES[rule]
+    o.n_stage1 = _lib.check_int(n_stage1, where, "n_stage1")
+    o.budget = _lib.check_int(budget, where, "budget")
+    o.n_target = _lib.check_int(n_target, where, "n_target")
+    o.alpha, o.tol = _finite_float(alpha, where, "alpha"), _finite_float(tol, where, "tol")
+    if d < 1 or M < 1 or k < 1:
+        fail(Status.EINVAL, f"{where}: d = {d}, M = {M} and k = {k} must be >= 1")
+    res = {"nu": np.zeros(M), "nu_l2": np.zeros(M), "W1": np.zeros((k, M)),
+           "w0_1": np.zeros(k), "alloc": np.zeros(M, dtype=np.int64), "B": np.zeros((d, k)),
+           "beta0": np.zeros(d)}
+    out = MtrlOut(*(res[n].ctypes.data_as(_lib.c_i64p if n == "alloc" else _lib.c_dp)
+                    for n in ("nu", "nu_l2", "W1", "w0_1", "alloc", "B", "beta0")))
+    info = MtrlInfo()
+    guard = _lib.CallbackGuard()
+    synth = None
+    if sampler is None:
+        synth = MtrlSynth()
+        _lib.check(fn("apx_sparse_mtrl_synth_create")(
+            d, k, M, _lib.check_int(relevant, where, "relevant"),
+            _finite_float(noise, where, "noise"), _lib.c_seed(seed, where),
+            ctypes.byref(synth)), "mtrl_synth")
+        cb = ctypes.cast(_lib.lib.apx_sparse_mtrl_synth_sample, MtrlSampler)
+        ctx = ctypes.cast(ctypes.byref(synth), ctypes.c_void_p)
+    else:
+        cb, ctx = _py_sampler(sampler, d, guard), None
+    try:
+        st = fn("apx_sparse_mtrl")(d, M, cb, ctx, ctypes.byref(o), ctypes.byref(out),
+                                   ctypes.byref(info))
+        guard.reraise(st, where)
+        res.update(nnz=int(info.nnz), lasso_gap=float(info.lasso_gap),
+                   samples=int(info.samples))
+        if synth is not None:
+            res["risk"] = float(fn("apx_sparse_mtrl_synth_risk")(
+                ctypes.byref(synth), res["beta0"].ctypes.data_as(_lib.c_dp)))
+            res["truth"] = _synth_dict(synth)
+    finally:
+        if synth is not None:
+            fn("apx_sparse_mtrl_synth_free")(ctypes.byref(synth))
+    return res

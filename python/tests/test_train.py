@@ -111,7 +111,7 @@ def test_errors(tmp_path, corpus):
         train(str(tmp_path / "short.txt"), None, **small())
     assert e.value.status == apx.Status.EFORMAT and "context + 1" in e.value.message
     with pytest.raises(apx.Error):
-        train(str(corpus), None, **small(norm="batchnorm"))
+        train(str(corpus), None, **small(norm="groupnorm"))
     with pytest.raises(apx.Error):
         train(str(corpus), None, **small(bogus=1))
     with pytest.raises(apx.Error) as e:

@@ -32,6 +32,12 @@ typedef apx_status (*apx__backward_fn)(apx_graph *g, apx__node *n);
 
 struct apx__node {
     apx__backward_fn backward;
+    /* Forward-over-reverse (exact Hessian-vector products, rop.c), NULL where the op has
+     * none: jvp sets out->tan_ = d(out) along the inputs' tan_ (allocated by the op);
+     * rback adds to each input's gtan_ the tangent of what backward adds to its grad, from
+     * out->grad, out->gtan_ and the inputs' data and tan_. Both see every input's tan_ set
+     * (zeros for leaves) and, in rback, every gradient-requiring input's gtan_. */
+    apx__backward_fn jvp, rback;
     const char *op;     /* op name, for messages */
     apx_tensor *out;
     apx_tensor **in;    /* n_in inputs (NULL entries allowed: optional inputs) */
@@ -51,6 +57,7 @@ struct apx_graph {
     uint64_t gen;           /* incremented by every reset */
     uint64_t epoch;         /* incremented by every backward */
     int grad_enabled;
+    int rmode;              /* the backward sweep also propagates gtan_ (exact HVP)  */
 };
 
 /* Tensor flags_. */
@@ -90,9 +97,55 @@ static inline float *apx__gin(const apx_tensor *t) {
 
 /* Would an op with these inputs be recorded (recording on and an input requires grad)? */
 int apx__wants_grad(const apx_graph *g, int n_in, apx_tensor *const *in);
+/* The reverse sweep (tape.c): apx__reach gives t its zeroed grad (and gtan_ in R mode) the
+ * first time this backward reaches it; apx__sweep runs the reached nodes in reverse. */
+apx_status apx__reach(apx_graph *g, apx_tensor *t);
+apx_status apx__sweep(apx_graph *g);
 /* Record a node (when apx__wants_grad) and set out->requires_grad. */
 apx_status apx__record(apx_graph *g, const char *op, apx__backward_fn fn, apx_tensor *out,
                        int n_in, apx_tensor *const *in, void *saved);
+
+/* ---------------------------------------------------------------- forward-over-reverse
+ * (rop.c) Helpers ops use to give their node a jvp and an rback. */
+
+/* Set the jvp and rback of the node that produced y (no-op when y was not recorded). */
+void apx__set_rop(apx_graph *g, apx_tensor *y, apx__backward_fn jvp, apx__backward_fn rback);
+/* A zeroed tangent buffer for n->out (n->out->tan_), NULL + APX_ENOMEM message. */
+float *apx__out_tan(apx_graph *g, apx__node *n);
+/* Run n->backward on substituted buffers: input i reads tan_ as its data when bit i of
+ * dmask is set; it receives into gtan_ when bit i of gmask is set and requires grad (else
+ * nothing); the upstream gradient is out->gtan_ when dy_tan, else out->grad. Bit 31 stands
+ * for every input from the 31st on. */
+apx_status apx__backward_on(apx_graph *g, apx__node *n, unsigned dmask, unsigned gmask,
+                            int dy_tan);
+/* rback of an op linear in every input: its backward applied to out->gtan_. */
+apx_status apx__rback_linear(apx_graph *g, apx__node *n);
+/* rback of an op bilinear in its first two inputs and linear in the others (matmul, mul,
+ * conv with its bias): the backward applied to out->gtan_, plus the backward with one of
+ * the first two inputs' data replaced by its tangent, feeding the other's. */
+apx_status apx__rback_bilinear(apx_graph *g, apx__node *n);
+/* jvp of a one-input op with a symmetric Jacobian (element-wise activations, softmax):
+ * its backward with out->grad := in->tan_, writing into out->tan_. */
+apx_status apx__jvp_symmetric(apx_graph *g, apx__node *n);
+
+/* hv = H v by forward-over-reverse on the tape whose output is `loss` (rop.c); *done = 0
+ * and *op = the first op without jvp/rback when the tape does not support it. */
+apx_status apx__hvp_rop(apx_graph *g, apx_params *p, apx_tensor *loss, const float *v,
+                        float *hv, int *done, const char **op);
+
+/* Attention's forward-over-reverse rule, the plain reference (attention_ref.c; the tiled
+ * kernels of attention.c are tested against it). Inputs in apx_ad_attention's layouts:
+ * q, k, v and their tangents tq, tk, tv, the output gradient dO and its tangent tdO. Writes
+ * tO (B,Tq,H*Dv), the output's tangent, and tgq, tgk, tgv, the tangents of the gradients
+ * of q, k, v (the backward's outputs, not added to). Errors: APX_ENOMEM. */
+typedef struct {
+    int64_t B, Tq, Tk, H, Dk, Dv;
+    int causal;
+    float scale; /* > 0 */
+    const float *q, *k, *v, *tq, *tk, *tv, *dO, *tdO;
+} apx__attn_rop_in;
+apx_status apx__attention_rop_ref(const apx__attn_rop_in *a, float *tO, float *tgq, float *tgk,
+                                  float *tgv);
 
 /* ---------------------------------------------------------------- kernels shared by ops */
 
@@ -108,6 +161,20 @@ void apx__ad_ref_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float al
 
 /* PolyReLU/PolyNorm coefficients: weight (r), 1 <= r <= 16; bias NULL or of size 1. */
 apx_status apx__check_poly_coefs(apx_graph *g, const char *op, apx_tensor *w, apx_tensor *b);
+
+/* Exact GELU kernels (ops_act.c), exposed for the tests: the reference (erff) and the fast
+ * one (AVX-512 when the CPU has it, else the reference; returns 1 when the vector path ran).
+ * forward: y (n) = x Phi(x); backward: gx (n) += dy (Phi(x) + x phi(x)). */
+void apx__gelu_forward_ref(int64_t n, const float *x, float *y);
+void apx__gelu_backward_ref(int64_t n, const float *x, const float *dy, float *gx);
+int apx__gelu_forward_fast(int64_t n, const float *x, float *y);
+int apx__gelu_backward_fast(int64_t n, const float *x, const float *dy, float *gx);
+/* The tanh-approximation GELU's kernels, the same way: y (n) = 0.5 x (1 + tanh(u)),
+ * u = sqrt(2/pi) (x + 0.044715 x^3); gx (n) += dy y'(x). */
+void apx__gelu_tanh_forward_ref(int64_t n, const float *x, float *y);
+void apx__gelu_tanh_backward_ref(int64_t n, const float *x, const float *dy, float *gx);
+int apx__gelu_tanh_forward_fast(int64_t n, const float *x, float *y);
+int apx__gelu_tanh_backward_fast(int64_t n, const float *x, const float *dy, float *gx);
 
 /* y[i] += x[i] for i < n. */
 static inline void apx__axpy1(int64_t n, const float *restrict x, float *restrict y) {

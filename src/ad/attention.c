@@ -13,6 +13,7 @@
 #endif
 
 #include "ad_internal.h"
+#include "simd_internal.h"
 
 apx_attention_opts apx_attention_opts_default(void) {
     apx_attention_opts o = {1, 1, 0.0f, 0, 0, 0, NULL};
@@ -32,6 +33,7 @@ typedef struct {
     int64_t bbq, bbk; /* backward tiles */
     float *lse;       /* (B, H, Tq) */
     apx_attention_io *io;
+    float *mu;        /* (B, H, Tq) rowsum(P tS), set by the jvp (exact HVP) */
 } attn_geom;
 
 /* Pointers of one (b, h) task. */
@@ -121,13 +123,9 @@ static void tile_ptx_ref(int64_t br, int64_t bc, int64_t D, float s, const float
  * with FMA, and a vectorized exp; compiled for AVX-512 with a target attribute and chosen
  * at run time when the CPU has it and the tile fits (16-float multiples). The reference
  * kernels above remain the fallback and the oracle (tests/nn/test_attention_fast.c). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(APX_NO_AVX512)
-#include <immintrin.h>
+#if APX_FAST_AD
 #define FAST_ATTN 1
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INLINE_AVX512 __attribute__((target("avx512f,avx2,fma"), always_inline)) inline
-
-static int have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int have_avx512(void) { return apx__have_avx512(); }
 
 // S rows r..r+R, columns c..c+16 NV = A (R,D) x Bt (D, 16 NV)
 static INLINE_AVX512 void ab_block(const int R, const int NV, int64_t D, const float *A,
@@ -223,31 +221,11 @@ static AVX512 void tile_px_avx512(int64_t rows, int64_t n, int64_t D, float s, c
     }
 }
 
-/* exp(x) for x <= 88.3: Cody-Waite reduction x = n ln2 + t, a degree-6 polynomial for
- * exp(t) on |t| <= ln2/2 (relative error ~2e-7, a few ulp), times 2^n; exactly 0 below
- * -87.3 (so masked -inf scores give 0). */
-static INLINE_AVX512 __m512 exp512(__m512 x) {
-    __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.37f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 t = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    t = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), t);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, t), t, _mm512_add_ps(t, _mm512_set1_ps(1.0f)));
-    return _mm512_maskz_mov_ps((__mmask16)~tiny, _mm512_scalef_ps(p, n));
-}
-
 // y[c] = exp(a x[c] - b) for c < n (n a multiple of 16); returns sum_c y[c]
 static AVX512 float exp_row_avx512(int64_t n, float a, const float *x, float b, float *y) {
     __m512 acc = _mm512_setzero_ps(), va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     for (int64_t c = 0; c < n; c += 16) {
-        __m512 e = exp512(_mm512_fmsub_ps(va, _mm512_loadu_ps(x + c), vb));
+        __m512 e = apx__exp512(_mm512_fmsub_ps(va, _mm512_loadu_ps(x + c), vb));
         _mm512_storeu_ps(y + c, e);
         acc = _mm512_add_ps(acc, e);
     }
@@ -529,6 +507,246 @@ static apx_status attn_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+/* ================================================================ forward-over-reverse
+ * Exact Hessian-vector products (rop.c), tile by tile like the forward and the backward:
+ * nothing of size Tq x Tk is stored. With P = exp(scale S - L) recomputed from the saved
+ * logsumexp, tS = scale (tQ K^T + Q tK^T) and mu = rowsum(P tS):
+ *   jvp:   tO = (P tS) V - mu O + P tV                       (one pass, query tiles outer)
+ *   rback: tP = P (tS - mu), dP = dO V^T, tdP = tdO V^T + dO tV^T, D = rowsum(dO O),
+ *          tD = rowsum(tdO O + dO tO), dS = P (dP - D), tdS = tP (dP - D) + P (tdP - tD),
+ *          tdV += tP^T dO + P^T tdO, tdQ += scale (tdS K + dS tK),
+ *          tdK += scale (tdS^T Q + dS^T tQ)               (key tiles outer, as the backward)
+ * The plain reference is attention_ref.c. */
+
+// P (br,bc) = exp(scale Q Kt - L) with the causal mask; Q (br,Dk), Kt (Dk,bc)
+static void tile_probs(const attn_geom *a, int64_t br, int64_t bc, int64_t i0, int64_t j0,
+                       const float *Q, const float *Kt, const float *L, float *P) {
+    tile_ab(br, bc, a->Dk, Q, Kt, P);
+    for (int64_t r = 0; r < br; r++) exp_row(bc, a->scale, P + r * bc, L[i0 + r], P + r * bc);
+    if (a->causal) mask_tile(br, bc, i0, j0, 0.0f, P);
+}
+
+// tS (br,bc) = scale (tQ Kt + Q tKt), W (br,bc) scratch
+static void tile_tscores(const attn_geom *a, int64_t br, int64_t bc, const float *Q,
+                         const float *tQ, const float *Kt, const float *tKt, float *W,
+                         float *tS) {
+    tile_ab(br, bc, a->Dk, tQ, Kt, tS);
+    tile_ab(br, bc, a->Dk, Q, tKt, W);
+    for (int64_t e = 0; e < br * bc; e++) tS[e] = a->scale * (tS[e] + W[e]);
+}
+
+typedef struct {
+    const float *tq, *tk, *tv, *tdO, *tO;
+    float *ty, *mu, *tgq, *tgk, *tgv;
+    const float *tD;
+} attn_ttask;
+
+static int64_t jvp_ws_floats(const attn_geom *a) {
+    return 2 * a->bq * a->Dk + 2 * a->Dk * a->bk + 2 * a->bk * a->Dv + 3 * a->bq * a->bk +
+           a->bq * a->Dv;
+}
+
+// one (b,h): ty (Tq,Dv) = (P tS) V - mu O + P tV, mu (Tq) = rowsum(P tS)
+static void attn_jvp_task(const attn_geom *a, const attn_task *t, const attn_ttask *u,
+                          float *ws) {
+    int64_t Dk = a->Dk, Dv = a->Dv, ck = a->H * Dk, cv = a->H * Dv, bq = a->bq, bk = a->bk;
+    float *Q = ws, *tQ = Q + bq * Dk, *Kt = tQ + bq * Dk, *tKt = Kt + Dk * bk;
+    float *V = tKt + Dk * bk, *tV = V + bk * Dv, *P = tV + bk * Dv, *tS = P + bq * bk;
+    float *W = tS + bq * bk, *A = W + bq * bk;
+    for (int64_t i0 = 0; i0 < a->Tq; i0 += bq) {
+        int64_t br = APX__MIN(bq, a->Tq - i0);
+        int64_t jend = a->causal ? APX__MIN(a->Tk, i0 + br) : a->Tk;
+        load_rows(br, Dk, t->q + i0 * ck, ck, 1.0f, Q);
+        load_rows(br, Dk, u->tq + i0 * ck, ck, 1.0f, tQ);
+        memset(A, 0, (size_t)(br * Dv) * sizeof(float));
+        for (int64_t r = 0; r < br; r++) u->mu[i0 + r] = 0;
+        for (int64_t j0 = 0; j0 < jend; j0 += bk) {
+            int64_t bc = APX__MIN(bk, jend - j0);
+            load_rows_t(bc, Dk, t->k + j0 * ck, ck, Kt);
+            load_rows_t(bc, Dk, u->tk + j0 * ck, ck, tKt);
+            load_rows(bc, Dv, t->v + j0 * cv, cv, 1.0f, V);
+            load_rows(bc, Dv, u->tv + j0 * cv, cv, 1.0f, tV);
+            tile_probs(a, br, bc, i0, j0, Q, Kt, t->L, P);
+            tile_tscores(a, br, bc, Q, tQ, Kt, tKt, W, tS);
+            for (int64_t r = 0; r < br; r++) {
+                double m = 0;
+                for (int64_t c = 0; c < bc; c++) m += (double)(W[r * bc + c] = P[r * bc + c] * tS[r * bc + c]);
+                u->mu[i0 + r] += (float)m;
+            }
+            tile_pv(br, bc, Dv, 1.0f, W, V, A, Dv);
+            tile_pv(br, bc, Dv, 1.0f, P, tV, A, Dv);
+        }
+        for (int64_t r = 0; r < br; r++)
+            for (int64_t d = 0; d < Dv; d++)
+                u->ty[(i0 + r) * cv + d] = A[r * Dv + d] - u->mu[i0 + r] * t->o[(i0 + r) * cv + d];
+    }
+}
+
+/* Offsets of head h of batch b in q/k (Dk columns) or v/o (Dv columns) tensors. */
+static int64_t head_off(const attn_geom *a, int64_t b, int64_t h, int64_t T, int64_t D) {
+    return b * T * a->H * D + h * D;
+}
+
+static apx_status attn_jvp(apx_graph *g, apx__node *n) {
+    attn_geom *a = n->saved;
+    apx_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out;
+    float *ty = apx__out_tan(g, n);
+    a->mu = apx__arena_alloc(g, "attention", (size_t)(a->B * a->H * a->Tq) * sizeof(float));
+    apx__mark mk = apx__arena_mark(g);
+    int64_t wsz = jvp_ws_floats(a), nt = a->B * a->H;
+    float *ws = apx__arena_alloc(g, "attention", (size_t)(wsz * max_threads()) * sizeof(float));
+    if (!ty || !a->mu || !ws) return APX_ENOMEM;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < nt; task++) {
+        int64_t b = task / a->H, h = task % a->H;
+        int64_t oq = head_off(a, b, h, a->Tq, a->Dk), ok = head_off(a, b, h, a->Tk, a->Dk);
+        int64_t ov = head_off(a, b, h, a->Tk, a->Dv), oo = head_off(a, b, h, a->Tq, a->Dv);
+        attn_task t = task_of(a, b, h, q->data, k->data, v->data);
+        t.o = y->data + oo;
+        t.L = a->lse + task * a->Tq;
+        attn_ttask u = {q->tan_ + oq, k->tan_ + ok, v->tan_ + ov, NULL, NULL, ty + oo,
+                        a->mu + task * a->Tq, NULL, NULL, NULL, NULL};
+        attn_jvp_task(a, &t, &u, ws + thread_id() * wsz);
+    }
+    apx__arena_release(g, mk);
+    return APX_OK;
+}
+
+typedef struct {
+    float *K, *Kt, *tK, *tKt, *Vt, *tVt, *tdK, *tdV, *Q, *tQ, *dO, *tdO, *P, *tP, *dP, *tdP, *W;
+} rb_ws;
+
+static int64_t rback_ws_floats(const attn_geom *a) {
+    int64_t bk = a->bbk, bq = a->bbq;
+    return 5 * bk * a->Dk + 3 * bk * a->Dv + 2 * bq * a->Dk + 2 * bq * a->Dv + 5 * bq * bk;
+}
+
+static rb_ws split_rback_ws(const attn_geom *a, float *w) {
+    int64_t bk = a->bbk, bq = a->bbq, Dk = a->Dk, Dv = a->Dv;
+    rb_ws s;
+    s.K = w, s.Kt = s.K + bk * Dk, s.tK = s.Kt + Dk * bk, s.tKt = s.tK + bk * Dk;
+    s.Vt = s.tKt + Dk * bk, s.tVt = s.Vt + Dv * bk, s.tdK = s.tVt + Dv * bk;
+    s.tdV = s.tdK + bk * Dk, s.Q = s.tdV + bk * Dv, s.tQ = s.Q + bq * Dk, s.dO = s.tQ + bq * Dk;
+    s.tdO = s.dO + bq * Dv, s.P = s.tdO + bq * Dv, s.tP = s.P + bq * bk, s.dP = s.tP + bq * bk;
+    s.tdP = s.dP + bq * bk, s.W = s.tdP + bq * bk;
+    return s;
+}
+
+// dS -> w->dP and tdS -> w->tdP of one (br,bc) pair, from P, tP, dP, tdP, D, tD
+static void tile_dscores(int64_t br, int64_t bc, const float *D, const float *tD,
+                         const rb_ws *w) {
+    for (int64_t r = 0; r < br; r++)
+        for (int64_t c = 0; c < bc; c++) {
+            int64_t e = r * bc + c;
+            float dd = w->dP[e] - D[r];
+            w->tdP[e] = w->tP[e] * dd + w->P[e] * (w->tdP[e] - tD[r]);
+            w->dP[e] = w->P[e] * dd;
+        }
+}
+
+/* One (query tile, key tile) pair of the R-backward (see the section comment). */
+static void rback_pair(const attn_geom *a, const attn_task *t, const attn_ttask *u,
+                       const rb_ws *w, int64_t i0, int64_t br, int64_t j0, int64_t bc) {
+    int64_t Dk = a->Dk, Dv = a->Dv, ck = a->H * Dk, cv = a->H * Dv;
+    load_rows(br, Dk, t->q + i0 * ck, ck, 1.0f, w->Q);
+    load_rows(br, Dk, u->tq + i0 * ck, ck, 1.0f, w->tQ);
+    load_rows(br, Dv, t->dO + i0 * cv, cv, 1.0f, w->dO);
+    load_rows(br, Dv, u->tdO + i0 * cv, cv, 1.0f, w->tdO);
+    tile_probs(a, br, bc, i0, j0, w->Q, w->Kt, t->L, w->P);
+    tile_tscores(a, br, bc, w->Q, w->tQ, w->Kt, w->tKt, w->W, w->tP);
+    for (int64_t r = 0; r < br; r++)
+        for (int64_t c = 0; c < bc; c++)
+            w->tP[r * bc + c] = w->P[r * bc + c] * (w->tP[r * bc + c] - u->mu[i0 + r]);
+    tile_ab(br, bc, Dv, w->dO, w->Vt, w->dP);   // dP (br,bc) = dO V^T
+    tile_ab(br, bc, Dv, w->tdO, w->Vt, w->tdP); // tdP = tdO V^T + dO tV^T
+    tile_ab(br, bc, Dv, w->dO, w->tVt, w->W);
+    apx__axpy1(br * bc, w->W, w->tdP);
+    tile_dscores(br, bc, t->D + i0, u->tD + i0, w);
+    tile_ptx(br, bc, Dv, 1.0f, w->tP, w->dO, w->tdV); // tdV (bc,Dv) += tP^T dO + P^T tdO
+    tile_ptx(br, bc, Dv, 1.0f, w->P, w->tdO, w->tdV);
+    if (u->tgq) { // tdQ (br,Dk) += scale (tdS K + dS tK)
+        tile_pv(br, bc, Dk, a->scale, w->tdP, w->K, u->tgq + i0 * ck, ck);
+        tile_pv(br, bc, Dk, a->scale, w->dP, w->tK, u->tgq + i0 * ck, ck);
+    }
+    tile_ptx(br, bc, Dk, a->scale, w->tdP, w->Q, w->tdK); // tdK (bc,Dk) += scale (tdS^T Q
+    tile_ptx(br, bc, Dk, a->scale, w->dP, w->tQ, w->tdK); //   + dS^T tQ)
+}
+
+// the R-backward of one (b,h): key tiles outer (tdK, tdV stay in the tile), queries inner
+static void attn_rback_task(const attn_geom *a, const attn_task *t, const attn_ttask *u,
+                            float *ws) {
+    int64_t Dk = a->Dk, Dv = a->Dv, ck = a->H * Dk, cv = a->H * Dv;
+    rb_ws w = split_rback_ws(a, ws);
+    for (int64_t j0 = 0; j0 < a->Tk; j0 += a->bbk) {
+        int64_t bc = APX__MIN(a->bbk, a->Tk - j0);
+        load_rows(bc, Dk, t->k + j0 * ck, ck, 1.0f, w.K);
+        load_rows_t(bc, Dk, t->k + j0 * ck, ck, w.Kt);
+        load_rows(bc, Dk, u->tk + j0 * ck, ck, 1.0f, w.tK);
+        load_rows_t(bc, Dk, u->tk + j0 * ck, ck, w.tKt);
+        load_rows_t(bc, Dv, t->v + j0 * cv, cv, w.Vt);
+        load_rows_t(bc, Dv, u->tv + j0 * cv, cv, w.tVt);
+        memset(w.tdK, 0, (size_t)(bc * Dk) * sizeof(float));
+        memset(w.tdV, 0, (size_t)(bc * Dv) * sizeof(float));
+        int64_t istart = a->causal ? j0 / a->bbq * a->bbq : 0;
+        for (int64_t i0 = istart; i0 < a->Tq; i0 += a->bbq)
+            rback_pair(a, t, u, &w, i0, APX__MIN(a->bbq, a->Tq - i0), j0, bc);
+        for (int64_t c = 0; c < bc; c++) {
+            if (u->tgk) apx__axpy1(Dk, w.tdK + c * Dk, u->tgk + (j0 + c) * ck);
+            if (u->tgv) apx__axpy1(Dv, w.tdV + c * Dv, u->tgv + (j0 + c) * cv);
+        }
+    }
+}
+
+// D (Tq) = rowsum(dO O), tD (Tq) = rowsum(tdO O + dO tO) of one (b,h)
+static void attn_trowdot(const attn_geom *a, const attn_task *t, const attn_ttask *u, float *D,
+                         float *tD) {
+    int64_t cv = a->H * a->Dv;
+    for (int64_t i = 0; i < a->Tq; i++) {
+        double s = 0, ts = 0;
+        for (int64_t d = 0; d < a->Dv; d++) {
+            int64_t e = i * cv + d;
+            s += (double)t->dO[e] * t->o[e];
+            ts += (double)u->tdO[e] * t->o[e] + (double)t->dO[e] * u->tO[e];
+        }
+        D[i] = (float)s;
+        tD[i] = (float)ts;
+    }
+}
+
+static float *gtan_of(apx_tensor *t) { return t->requires_grad ? t->gtan_ : NULL; }
+
+static void attn_rback_all(const attn_geom *a, apx__node *n, float *D, float *ws) {
+    apx_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out;
+    int64_t nt = a->B * a->H, wsz = rback_ws_floats(a);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < nt; task++) {
+        int64_t b = task / a->H, h = task % a->H;
+        int64_t oq = head_off(a, b, h, a->Tq, a->Dk), ok = head_off(a, b, h, a->Tk, a->Dk);
+        int64_t ov = head_off(a, b, h, a->Tk, a->Dv), oo = head_off(a, b, h, a->Tq, a->Dv);
+        attn_task t = task_of(a, b, h, q->data, k->data, v->data);
+        t.o = y->data + oo, t.dO = y->grad + oo, t.L = a->lse + task * a->Tq;
+        t.D = D + 2 * task * a->Tq;
+        attn_ttask u = {q->tan_ + oq, k->tan_ + ok, v->tan_ + ov, y->gtan_ + oo, y->tan_ + oo,
+                        NULL, a->mu + task * a->Tq, gtan_of(q) ? q->gtan_ + oq : NULL,
+                        gtan_of(k) ? k->gtan_ + ok : NULL, gtan_of(v) ? v->gtan_ + ov : NULL,
+                        t.D + a->Tq};
+        attn_trowdot(a, &t, &u, D + 2 * task * a->Tq, D + (2 * task + 1) * a->Tq);
+        attn_rback_task(a, &t, &u, ws + thread_id() * wsz);
+    }
+}
+
+static apx_status attn_rback(apx_graph *g, apx__node *n) {
+    const attn_geom *a = n->saved;
+    apx__mark mk = apx__arena_mark(g);
+    float *D = apx__arena_alloc(g, "attention", (size_t)(2 * a->B * a->H * a->Tq) * sizeof(float));
+    float *ws = apx__arena_alloc(g, "attention",
+                                 (size_t)(rback_ws_floats(a) * max_threads()) * sizeof(float));
+    if (!D || !ws) return APX_ENOMEM;
+    attn_rback_all(a, n, D, ws);
+    apx__arena_release(g, mk);
+    return APX_OK;
+}
+
 /* ================================================================ the op */
 
 static apx_status attn_check(apx_graph *g, apx_tensor *q, apx_tensor *k, apx_tensor *v,
@@ -584,7 +802,8 @@ apx_status apx_ad_attention(apx_graph *g, apx_tensor *q, apx_tensor *k, apx_tens
     attn_geom *a = apx__arena_alloc(g, "attention", sizeof *a);
     if (!a) return APX_ENOMEM;
     *a = (attn_geom){q->shape[0], q->shape[1], k->shape[1], o.n_head, q->shape[2] / o.n_head,
-                     v->shape[2] / o.n_head, o.causal != 0, o.scale, 0, 0, 0, 0, NULL, o.io};
+                     v->shape[2] / o.n_head, o.causal != 0, o.scale, 0, 0, 0, 0, NULL, o.io,
+                     NULL};
     if (a->scale == 0) a->scale = (float)(1.0 / sqrt((double)a->Dk));
     choose_tiles(&o, a);
     int64_t shape[3] = {a->B, a->Tq, a->H * a->Dv};
@@ -599,6 +818,7 @@ apx_status apx_ad_attention(apx_graph *g, apx_tensor *q, apx_tensor *k, apx_tens
     attn_forward(a, q->data, k->data, v->data, y->data, ws);
     apx__arena_release(g, mk);
     APX__TRY(apx__record(g, "attention", attn_backward, y, 3, in, a));
+    apx__set_rop(g, y, attn_jvp, attn_rback);
     *out = y;
     return APX_OK;
 }

@@ -56,17 +56,65 @@ static void binop_grad(int64_t R, int64_t S, const float *dy, const float *other
     }
 }
 
+// ga (+)= dy, gb (+)= sign dy in one pass over dy (R,S); ga, gb each (R,S) (big) or (S),
+// or NULL (not wanted): add/sub backward reads the upstream gradient once
+static void addsub_grads(int64_t R, int64_t S, const float *dy, float *ga, int a_big,
+                         float *gb, int b_big, float sign) {
+    for (int64_t r = 0; r < R; r++) {
+        const float *d = dy + r * S;
+        float *pa = ga && a_big ? ga + r * S : ga, *pb = gb && b_big ? gb + r * S : gb;
+        if (pa && pa == pb) /* add(x, x): one buffer */
+#pragma omp simd
+            for (int64_t j = 0; j < S; j++) pa[j] += (1.0f + sign) * d[j];
+        else if (pa && pb)
+#pragma omp simd
+            for (int64_t j = 0; j < S; j++) {
+                pa[j] += d[j];
+                pb[j] += sign * d[j];
+            }
+        else if (pa)
+            apx__axpy1(S, d, pa);
+        else
+#pragma omp simd
+            for (int64_t j = 0; j < S; j++) pb[j] += sign * d[j];
+    }
+}
+
 static apx_status binop_backward(apx_graph *g, apx__node *n) {
     const binop_saved *s = n->saved;
     apx_tensor *a = n->in[0], *b = n->in[1];
     int64_t S = s->a_big ? b->size : a->size, R = n->out->size / S;
     const float *dy = n->out->grad;
     int mul = s->kind == OP_MUL;
+    if (!mul && (apx__gin(a) || apx__gin(b))) {
+        addsub_grads(R, S, dy, apx__gin(a), s->a_big, apx__gin(b), !s->a_big,
+                     s->kind == OP_SUB ? -1.0f : 1.0f);
+        return APX_OK;
+    }
     if (apx__gin(a))
         binop_grad(R, S, dy, mul ? b->data : NULL, !s->a_big, 1.0f, a->grad, s->a_big);
     if (apx__gin(b))
         binop_grad(R, S, dy, mul ? a->data : NULL, s->a_big, s->kind == OP_SUB ? -1.0f : 1.0f,
                    b->grad, !s->a_big);
+    return APX_OK;
+}
+
+// jvp: ty = ta op tb (add, sub); ta b + a tb (mul)
+static apx_status binop_jvp(apx_graph *g, apx__node *n) {
+    const binop_saved *s = n->saved;
+    apx_tensor *a = n->in[0], *b = n->in[1];
+    int64_t S = s->a_big ? b->size : a->size, R = n->out->size / S;
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    if (s->kind != OP_MUL) {
+        binop_forward(s->kind, s->a_big, R, S, a->tan_, b->tan_, ty);
+        return APX_OK;
+    }
+    float *t2 = apx__arena_alloc(g, "mul", (size_t)n->out->size * sizeof(float));
+    if (!t2) return APX_ENOMEM;
+    binop_forward(OP_MUL, s->a_big, R, S, a->tan_, b->data, ty);
+    binop_forward(OP_MUL, s->a_big, R, S, a->data, b->tan_, t2);
+    apx__axpy1(n->out->size, t2, ty);
     return APX_OK;
 }
 
@@ -98,6 +146,7 @@ static apx_status binop(apx_graph *g, int kind, apx_tensor *a, apx_tensor *b,
         s->a_big = a_big;
     }
     APX__TRY(apx__record(g, op, binop_backward, y, 2, in, s));
+    apx__set_rop(g, y, binop_jvp, kind == OP_MUL ? apx__rback_bilinear : apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -135,6 +184,13 @@ static apx_status scale_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+static apx_status scale_jvp(apx_graph *g, apx__node *n) {
+    float alpha = *(const float *)n->saved, *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    for (int64_t i = 0; i < n->out->size; i++) ty[i] = alpha * n->in[0]->tan_[i];
+    return APX_OK;
+}
+
 apx_status apx_ad_scale(apx_graph *g, apx_tensor *x, float alpha, apx_tensor **out) {
     APX__TRY(apx__check_op(g, "scale", out));
     APX__TRY(apx__check_tensor(g, "scale", "x", x));
@@ -148,6 +204,7 @@ apx_status apx_ad_scale(apx_graph *g, apx_tensor *x, float alpha, apx_tensor **o
         *s = alpha;
     }
     APX__TRY(apx__record(g, "scale", scale_backward, y, 1, &x, s));
+    apx__set_rop(g, y, scale_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -159,6 +216,15 @@ static apx_status reduce_backward(apx_graph *g, apx__node *n) {
     float c = *(const float *)n->saved * n->out->grad[0];
     if (gx)
         for (int64_t i = 0; i < n->in[0]->size; i++) gx[i] += c;
+    return APX_OK;
+}
+
+static apx_status reduce_jvp(apx_graph *g, apx__node *n) {
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    double s = 0;
+    for (int64_t i = 0; i < n->in[0]->size; i++) s += n->in[0]->tan_[i];
+    ty[0] = (float)(*(const float *)n->saved * s);
     return APX_OK;
 }
 
@@ -178,6 +244,7 @@ static apx_status reduce(apx_graph *g, const char *op, apx_tensor *x, int mean,
         *sv = c;
     }
     APX__TRY(apx__record(g, op, reduce_backward, y, 1, &x, sv));
+    apx__set_rop(g, y, reduce_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -197,12 +264,18 @@ static apx_status alias_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+static apx_status alias_jvp(apx_graph *g, apx__node *n) {
+    n->out->tan_ = n->in[0]->tan_;
+    return APX_OK;
+}
+
 /* out shares x's values with a new shape (same size, checked by the caller). */
 static apx_status alias_op(apx_graph *g, const char *op, apx_tensor *x, int ndim,
                            const int64_t *shape, apx_tensor **out) {
     apx_tensor *y;
     APX__TRY(apx__tensor_alias(g, op, ndim, shape, x->data, &y));
     APX__TRY(apx__record(g, op, alias_backward, y, 1, &x, NULL));
+    apx__set_rop(g, y, alias_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -271,6 +344,15 @@ static apx_status transpose_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+static apx_status transpose_jvp(apx_graph *g, apx__node *n) {
+    apx_tensor *x = n->in[0];
+    int64_t M = x->shape[x->ndim - 2], N = x->shape[x->ndim - 1];
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    transpose_kernel(x->size / (M * N), M, N, x->tan_, ty, 0);
+    return APX_OK;
+}
+
 apx_status apx_ad_transpose(apx_graph *g, apx_tensor *x, apx_tensor **out) {
     APX__TRY(apx__check_op(g, "transpose", out));
     APX__TRY(apx__check_tensor(g, "transpose", "x", x));
@@ -287,6 +369,7 @@ apx_status apx_ad_transpose(apx_graph *g, apx_tensor *x, apx_tensor **out) {
     APX__TRY(apx__tensor_new(g, "transpose", x->ndim, shape, &y));
     transpose_kernel(x->size / (M * N), M, N, x->data, y->data, 0);
     APX__TRY(apx__record(g, "transpose", transpose_backward, y, 1, &x, NULL));
+    apx__set_rop(g, y, transpose_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -327,6 +410,17 @@ static apx_status slice_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+static apx_status slice_jvp(apx_graph *g, apx__node *n) {
+    const slice_saved *s = n->saved;
+    apx_tensor *x = n->in[0];
+    int64_t outer, inner, len = n->out->shape[s->dim];
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    split_at(x, s->dim, &outer, &inner);
+    copy_rows(outer, inner, x->tan_, x->shape[s->dim], s->start, ty, len, 0, len, 0);
+    return APX_OK;
+}
+
 static apx_status norm_dim(const char *op, int ndim, int dim, int *res) {
     int d = dim < 0 ? dim + ndim : dim;
     if (d < 0 || d >= ndim)
@@ -359,6 +453,7 @@ apx_status apx_ad_slice(apx_graph *g, apx_tensor *x, int dim, int64_t start, int
         s->start = start;
     }
     APX__TRY(apx__record(g, "slice", slice_backward, y, 1, &x, s));
+    apx__set_rop(g, y, slice_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -371,6 +466,20 @@ static apx_status concat_backward(apx_graph *g, apx__node *n) {
         apx_tensor *x = n->in[i];
         int64_t len = x->shape[d];
         if (apx__gin(x)) copy_rows(outer, inner, n->out->grad, dn, pos, x->grad, len, 0, len, 1);
+        pos += len;
+    }
+    return APX_OK;
+}
+
+static apx_status concat_jvp(apx_graph *g, apx__node *n) {
+    int d = *(const int *)n->saved;
+    int64_t outer, inner, pos = 0, dn = n->out->shape[d];
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    split_at(n->out, d, &outer, &inner);
+    for (int i = 0; i < n->n_in; i++) {
+        int64_t len = n->in[i]->shape[d];
+        copy_rows(outer, inner, n->in[i]->tan_, len, 0, ty, dn, pos, len, 0);
         pos += len;
     }
     return APX_OK;
@@ -422,6 +531,7 @@ apx_status apx_ad_concat(apx_graph *g, int n, apx_tensor *const *xs, int dim,
         *s = d;
     }
     APX__TRY(apx__record(g, "concat", concat_backward, y, n, xs, s));
+    apx__set_rop(g, y, concat_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }
@@ -459,6 +569,13 @@ static apx_status dropout_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+static apx_status dropout_jvp(apx_graph *g, apx__node *n) {
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    dropout_kernel(n->saved, n->out->size, n->in[0]->tan_, ty, 0);
+    return APX_OK;
+}
+
 apx_status apx_ad_dropout(apx_graph *g, apx_tensor *x, float p, uint64_t seed,
                           uint64_t stream, apx_tensor **out) {
     APX__TRY(apx__check_op(g, "dropout", out));
@@ -477,6 +594,7 @@ apx_status apx_ad_dropout(apx_graph *g, apx_tensor *x, float p, uint64_t seed,
     APX__TRY(apx__tensor_new(g, "dropout", x->ndim, x->shape, &y));
     dropout_kernel(s, x->size, x->data, y->data, 0);
     APX__TRY(apx__record(g, "dropout", dropout_backward, y, 1, &x, s));
+    apx__set_rop(g, y, dropout_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }

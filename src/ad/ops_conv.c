@@ -1,6 +1,6 @@
 /* ops_conv.c: conv1d and conv2d (PyTorch semantics: cross-correlation, zero padding,
  * stride, dilation, groups) by im2col + sgemm; conv1d is conv2d with height 1. The backward
- * recomputes the columns instead of storing them. */
+ * recomputes the columns instead of storing them. Exact HVPs: conv_jvp (bilinear). */
 #include <limits.h>
 #include <stdio.h>
 
@@ -111,6 +111,23 @@ static apx_status conv_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+/* Forward-over-reverse: y is bilinear in (x, w) and linear in bias, so
+ * ty = conv(tx, w) + tbias + conv(x, tw), and the R-backward is apx__rback_bilinear. */
+static apx_status conv_jvp(apx_graph *g, apx__node *n) {
+    const conv_geom *c = n->saved;
+    apx_tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2];
+    float *ty = apx__out_tan(g, n);
+    apx__mark mk = apx__arena_mark(g);
+    float *cols = apx__arena_alloc(g, n->op, (size_t)(geom_ckk(c) * geom_hw(c)) * sizeof(float));
+    float *tmp = apx__arena_alloc(g, n->op, (size_t)n->out->size * sizeof(float));
+    if (!ty || !cols || !tmp) return APX_ENOMEM;
+    conv_forward(c, x->tan_, w->data, bias ? bias->tan_ : NULL, cols, ty);
+    conv_forward(c, x->data, w->tan_, NULL, cols, tmp);
+    apx__axpy1(n->out->size, tmp, ty);
+    apx__arena_release(g, mk);
+    return APX_OK;
+}
+
 static apx_status out_len(const char *op, const char *what, int64_t in, int64_t k, int64_t s,
                           int64_t p, int64_t d, int64_t *res) {
     if (s < 1 || p < 0 || d < 1 || p > (INT32_MAX >> 2) || d > (INT32_MAX >> 2) ||
@@ -169,6 +186,7 @@ static apx_status conv_run(apx_graph *g, const char *op, apx_tensor *x, apx_tens
     conv_forward(c, x->data, w->data, bias ? bias->data : NULL, cols, y->data);
     apx__arena_release(g, mk);
     APX__TRY(apx__record(g, op, conv_backward, y, 3, in, s));
+    apx__set_rop(g, y, conv_jvp, apx__rback_bilinear);
     *out = y;
     return APX_OK;
 }

@@ -62,6 +62,52 @@ static apx_status log_softmax_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+/* Tangents (forward-over-reverse). p = softmax row, ty = out->tan_. */
+
+// log_softmax jvp: ty (N,V) = tx - sum_j p_j tx_j per row
+static apx_status log_softmax_jvp(apx_graph *g, apx__node *n) {
+    apx_tensor *x = n->in[0];
+    int64_t V = x->shape[x->ndim - 1];
+    const float *y = n->out->data, *tx = x->tan_;
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    for (int64_t r = 0; r < x->size; r += V) {
+        double s = 0;
+        for (int64_t j = 0; j < V; j++) s += (double)expf(y[r + j]) * tx[r + j];
+        for (int64_t j = 0; j < V; j++) ty[r + j] = tx[r + j] - (float)s;
+    }
+    return APX_OK;
+}
+
+/* Second-order terms of the R-backward, per row:
+ *  softmax:     gtx += ty (dy - sum dy y) - y sum(dy ty)
+ *  log_softmax: gtx -= p ty sum(dy) */
+static void softmax_second(int64_t N, int64_t V, const float *y, const float *ty,
+                           const float *dy, float *gtx, int log_out) {
+    for (int64_t i = 0; i < N; i++) {
+        const float *yr = y + i * V, *t = ty + i * V, *d = dy + i * V;
+        float *gr = gtx + i * V;
+        double s1 = 0, s2 = 0;
+        for (int64_t j = 0; j < V; j++) {
+            s1 += log_out ? (double)d[j] : (double)d[j] * yr[j];
+            s2 += (double)d[j] * t[j];
+        }
+        for (int64_t j = 0; j < V; j++)
+            gr[j] += log_out ? -expf(yr[j]) * t[j] * (float)s1
+                             : t[j] * (d[j] - (float)s1) - yr[j] * (float)s2;
+    }
+}
+
+static apx_status softmax_rback(apx_graph *g, apx__node *n) {
+    APX__TRY(apx__backward_on(g, n, 0, ~0u, 1));
+    apx_tensor *x = n->in[0];
+    int64_t V = x->shape[x->ndim - 1];
+    if (apx__gin(x))
+        softmax_second(x->size / V, V, n->out->data, n->out->tan_, n->out->grad, x->gtan_,
+                       n->backward == log_softmax_backward);
+    return APX_OK;
+}
+
 static apx_status softmax_op(apx_graph *g, const char *op, apx_tensor *x, int log_out,
                              apx_tensor **out) {
     APX__TRY(apx__check_op(g, op, out));
@@ -72,6 +118,7 @@ static apx_status softmax_op(apx_graph *g, const char *op, apx_tensor *x, int lo
     softmax_forward(x->size / V, V, x->data, y->data, log_out);
     APX__TRY(apx__record(g, op, log_out ? log_softmax_backward : softmax_backward, y, 1, &x,
                          NULL));
+    apx__set_rop(g, y, log_out ? log_softmax_jvp : apx__jvp_symmetric, softmax_rback);
     *out = y;
     return APX_OK;
 }
@@ -125,6 +172,43 @@ static apx_status ce_backward(apx_graph *g, apx__node *n) {
     return APX_OK;
 }
 
+// jvp: tloss = mean over valid rows of sum_j p_j tx_j - tx[t]
+static apx_status ce_jvp(apx_graph *g, apx__node *n) {
+    apx_tensor *x = n->in[0];
+    const ce_saved *s = n->saved;
+    int64_t V = x->shape[x->ndim - 1], N = x->size / V;
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    double tot = 0;
+    for (int64_t i = 0; i < N; i++) {
+        if (s->targets[i] < 0) continue;
+        const float *xr = x->data + i * V, *tr = x->tan_ + i * V;
+        for (int64_t j = 0; j < V; j++) tot += (double)expf(xr[j] - s->lse[i]) * tr[j];
+        tot -= tr[s->targets[i]];
+    }
+    ty[0] = s->n_valid ? (float)(tot / (double)s->n_valid) : 0.0f;
+    return APX_OK;
+}
+
+// R-backward: the backward on tdloss, plus gtx += dloss/n_valid p (tx - p.tx) per valid row
+static apx_status ce_rback(apx_graph *g, apx__node *n) {
+    APX__TRY(apx__backward_on(g, n, 0, ~0u, 1));
+    apx_tensor *x = n->in[0];
+    const ce_saved *s = n->saved;
+    int64_t V = x->shape[x->ndim - 1], N = x->size / V;
+    if (!apx__gin(x) || !s->n_valid) return APX_OK;
+    float c = n->out->grad[0] / (float)s->n_valid;
+    for (int64_t i = 0; i < N; i++) {
+        if (s->targets[i] < 0) continue;
+        const float *xr = x->data + i * V, *tr = x->tan_ + i * V;
+        float *gr = x->gtan_ + i * V;
+        double pt = 0;
+        for (int64_t j = 0; j < V; j++) pt += (double)expf(xr[j] - s->lse[i]) * tr[j];
+        for (int64_t j = 0; j < V; j++) gr[j] += c * expf(xr[j] - s->lse[i]) * (tr[j] - (float)pt);
+    }
+    return APX_OK;
+}
+
 static apx_status check_targets(int64_t N, int64_t V, const int32_t *t, int64_t *n_valid) {
     if (!t) return apx__err(APX_EINVAL, "cross_entropy: targets is NULL");
     *n_valid = 0;
@@ -160,6 +244,7 @@ apx_status apx_ad_cross_entropy(apx_graph *g, apx_tensor *logits, const int32_t 
     double tot = ce_forward(N, V, logits->data, targets, s ? s->lse : NULL);
     y->data[0] = n_valid ? (float)(tot / (double)n_valid) : 0.0f;
     APX__TRY(apx__record(g, "cross_entropy", ce_backward, y, 1, &logits, s));
+    apx__set_rop(g, y, ce_jvp, ce_rback);
     *out = y;
     return APX_OK;
 }

@@ -174,14 +174,35 @@ static void mm_grads(int64_t m, const mm_dims *d, int tb, const float *a, const 
     }
 }
 
-static apx_status mm_backward(apx_graph *g, apx__node *n) {
-    const mm_saved *s = n->saved;
-    apx_tensor *a = n->in[0], *b = n->in[1];
+/* The dims of a recorded matmul node. */
+static mm_dims node_dims(const apx__node *n) {
+    const apx_tensor *a = n->in[0];
     mm_dims d = {0, 0, 0, 0};
     d.M = a->shape[a->ndim - 2];
     d.K = a->shape[a->ndim - 1];
     d.P = a->size / (d.M * d.K);
     d.N = n->out->shape[n->out->ndim - 1];
+    return d;
+}
+
+// jvp: ty = ta op(b) + a op(tb)
+static apx_status mm_jvp(apx_graph *g, apx__node *n) {
+    const mm_saved *s = n->saved;
+    mm_dims d = node_dims(n);
+    apx_tensor *a = n->in[0], *b = n->in[1];
+    float *ty = apx__out_tan(g, n);
+    float *t2 = apx__arena_alloc(g, n->op, (size_t)n->out->size * sizeof(float));
+    if (!ty || !t2) return APX_ENOMEM;
+    mm_forward(&d, s->tb, s->batched, a->tan_, b->data, ty);
+    mm_forward(&d, s->tb, s->batched, a->data, b->tan_, t2);
+    apx__axpy1(n->out->size, t2, ty);
+    return APX_OK;
+}
+
+static apx_status mm_backward(apx_graph *g, apx__node *n) {
+    const mm_saved *s = n->saved;
+    apx_tensor *a = n->in[0], *b = n->in[1];
+    mm_dims d = node_dims(n);
     float *ga = apx__gin(a), *gb = apx__gin(b);
     if (!s->batched) {
         mm_grads(d.P * d.M, &d, s->tb, a->data, b->data, n->out->grad, ga, gb);
@@ -213,6 +234,7 @@ static apx_status matmul_op(apx_graph *g, const char *op, apx_tensor *a, apx_ten
         s->batched = batched;
     }
     APX__TRY(apx__record(g, op, mm_backward, y, 2, in, s));
+    apx__set_rop(g, y, mm_jvp, apx__rback_bilinear);
     *out = y;
     return APX_OK;
 }
@@ -238,6 +260,16 @@ static apx_status emb_backward(apx_graph *g, apx__node *n) {
     if (apx__gin(w)) // gw (V,C): rows ids[i] += dy (n,C) row i
         for (int64_t i = 0; i < s->n; i++)
             apx__axpy1(C, n->out->grad + i * C, w->grad + (int64_t)s->ids[i] * C);
+    return APX_OK;
+}
+
+static apx_status emb_jvp(apx_graph *g, apx__node *n) {
+    const emb_saved *s = n->saved;
+    int64_t C = n->in[0]->shape[1];
+    float *ty = apx__out_tan(g, n);
+    if (!ty) return APX_ENOMEM;
+    for (int64_t i = 0; i < s->n; i++) // ty (n,C) = ttable[ids]
+        memcpy(ty + i * C, n->in[0]->tan_ + (int64_t)s->ids[i] * C, (size_t)C * sizeof(float));
     return APX_OK;
 }
 
@@ -282,6 +314,7 @@ apx_status apx_ad_embedding(apx_graph *g, apx_tensor *table, const int32_t *ids,
         s->n = n;
     }
     APX__TRY(apx__record(g, "embedding", emb_backward, y, 1, &table, s));
+    apx__set_rop(g, y, emb_jvp, apx__rback_linear);
     *out = y;
     return APX_OK;
 }

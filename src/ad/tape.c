@@ -19,6 +19,7 @@ apx_status apx__record(apx_graph *g, const char *op, apx__backward_fn fn, apx_te
     if (!ins) return APX_ENOMEM;
     memcpy(ins, in, sizeof(*ins) * (size_t)n_in);
     n->backward = fn;
+    n->jvp = n->rback = NULL;
     n->op = op;
     n->out = out;
     n->in = ins;
@@ -31,26 +32,31 @@ apx_status apx__record(apx_graph *g, const char *op, apx__backward_fn fn, apx_te
     return APX_OK;
 }
 
-/* First time `t` is reached in this backward: give it a zeroed gradient (parameters keep
- * theirs: they accumulate across calls). */
-static apx_status reach(apx_graph *g, apx_tensor *t) {
-    if (t->mark_ == g->epoch) return APX_OK;
-    t->mark_ = g->epoch;
-    if (t->flags_ & APX__T_PARAM) return APX_OK;
-    if (!t->grad) {
-        t->grad = apx__arena_alloc(g, "backward", (size_t)t->size * sizeof(float));
-        if (!t->grad) return APX_ENOMEM;
-    }
-    memset(t->grad, 0, (size_t)t->size * sizeof(float));
+/* A zeroed buffer *buf of t->size floats, allocated when NULL. */
+static apx_status zero_buf(apx_graph *g, const apx_tensor *t, float **buf) {
+    if (!*buf && !(*buf = apx__arena_alloc(g, "backward", (size_t)t->size * sizeof(float))))
+        return APX_ENOMEM;
+    memset(*buf, 0, (size_t)t->size * sizeof(float));
     return APX_OK;
 }
 
-static apx_status sweep(apx_graph *g) {
+/* First time `t` is reached in this backward: give it a zeroed gradient, and in R mode a
+ * zeroed gradient tangent (parameters keep theirs: they accumulate across calls). */
+apx_status apx__reach(apx_graph *g, apx_tensor *t) {
+    if (t->mark_ == g->epoch) return APX_OK;
+    t->mark_ = g->epoch;
+    if (t->flags_ & APX__T_PARAM) return APX_OK;
+    APX__TRY(zero_buf(g, t, &t->grad));
+    return g->rmode ? zero_buf(g, t, &t->gtan_) : APX_OK;
+}
+
+apx_status apx__sweep(apx_graph *g) {
     for (apx__node *n = g->tape; n; n = n->prev) {
         if (n->out->mark_ != g->epoch) continue; /* the output does not lead to y */
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] && n->in[i]->requires_grad) APX__TRY(reach(g, n->in[i]));
+            if (n->in[i] && n->in[i]->requires_grad) APX__TRY(apx__reach(g, n->in[i]));
         APX__TRY(n->backward(g, n));
+        if (g->rmode) APX__TRY(n->rback(g, n));
     }
     return APX_OK;
 }
@@ -73,9 +79,9 @@ apx_status apx_ad_backward_seed(apx_graph *g, apx_tensor *y, const float *dy) {
             return apx__err(APX_EINVAL, "backward_seed: dy[%lld] is %g", (long long)i,
                             (double)dy[i]);
     g->epoch++;
-    APX__TRY(reach(g, y));
+    APX__TRY(apx__reach(g, y));
     apx__axpy1(y->size, dy, y->grad);
-    return sweep(g);
+    return apx__sweep(g);
 }
 
 apx_status apx_ad_backward(apx_graph *g, apx_tensor *loss) {
@@ -86,7 +92,7 @@ apx_status apx_ad_backward(apx_graph *g, apx_tensor *loss) {
     if (!isfinite(loss->data[0]))
         return apx__err(APX_ENUMERIC, "backward: the loss is %g", (double)loss->data[0]);
     g->epoch++;
-    APX__TRY(reach(g, loss));
+    APX__TRY(apx__reach(g, loss));
     loss->grad[0] += 1.0f;
-    return sweep(g);
+    return apx__sweep(g);
 }

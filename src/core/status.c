@@ -29,11 +29,15 @@ const char *apx_last_error(void) { return last_error; }
 
 void apx_clear_error(void) { last_error[0] = '\0'; }
 
+/* Formats into a scratch buffer first, so that an argument may be apx_last_error() itself
+ * (wrapping a lower layer's message: apx__err(s, "solve: %s", apx_last_error())). */
 apx_status apx__err(apx_status s, const char *fmt, ...) {
+    char tmp[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(last_error, tmp, sizeof last_error);
     return s;
 }
 

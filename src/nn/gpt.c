@@ -95,15 +95,16 @@ static void norm_name(const apx_gpt *m, int64_t i, char *buf, size_t n) {
 
 /* Lay out running_phi (C), ema_gz (C), iters (1) for each norm layer, then bind them. */
 static apx_status make_buffers(apx_gpt *m) {
-    if (m->cfg.norm != APX_NN_POWERNORM) return APX_OK;
+    int bn = m->cfg.norm == APX_NN_BATCHNORM; /* BatchNorm: running_var, running_mean */
+    if (m->cfg.norm != APX_NN_POWERNORM && !bn) return APX_OK;
     int64_t n_norm = 2 * m->cfg.n_layer + 1, C = m->cfg.d_model;
     m->bufs = apx__alloc("gpt_create", (size_t)(3 * n_norm), sizeof(gpt_buf));
     if (!m->bufs) return APX_ENOMEM;
     for (int64_t i = 0; i < n_norm; i++) {
         char name[32];
         norm_name(m, i, name, sizeof name);
-        add_buf(m, name, "running_phi", C);
-        add_buf(m, name, "ema_gz", C);
+        add_buf(m, name, bn ? "running_var" : "running_phi", C);
+        add_buf(m, name, bn ? "running_mean" : "ema_gz", C);
         add_buf(m, name, "iters", 1);
     }
     m->buf_store = apx__alloc("gpt_create", (size_t)m->buf_floats, sizeof(float));
@@ -210,6 +211,7 @@ apx_status apx_gpt_create(const apx_gpt_config *cfg, uint64_t seed, apx_gpt **ou
     if (!m->layers) s = APX_ENOMEM;
     if (s == APX_OK) s = register_params(m);
     if (s == APX_OK) s = make_buffers(m);
+    if (s == APX_OK) s = apx__gpt_stats_create(m);
     if (s == APX_OK) s = apx_gpt_init(m, seed);
     if (s != APX_OK) {
         apx_gpt_free(m);
@@ -225,6 +227,7 @@ void apx_gpt_free(apx_gpt *m) {
     free(m->layers);
     free(m->bufs);
     free(m->buf_store);
+    apx__gpt_stats_free(m);
     free(m);
 }
 
@@ -234,7 +237,7 @@ apx_params *apx_gpt_params(apx_gpt *m) { return m ? m->p : NULL; }
 /* ================================================================ forward */
 
 apx_gpt_forward_opts apx_gpt_forward_opts_default(void) {
-    apx_gpt_forward_opts o = {0, 0, 0, 0};
+    apx_gpt_forward_opts o = {0, 0, 0, 0, 0};
     return o;
 }
 
@@ -259,22 +262,28 @@ static apx_status norm_fwd(apx_gpt *m, apx_graph *g, gpt_norm *n, int training, 
         o.eps = eps;
         return apx_ad_powernorm(g, x, w, b, &o, &n->pn, y);
     }
+    case APX_NN_BATCHNORM: { /* running_var, running_mean live in pn's two buffers */
+        apx_batchnorm_opts o = {training ? APX_BATCHNORM_TRAIN : APX_BATCHNORM_EVAL, eps, 0.1f};
+        apx_batchnorm_state st = {n->pn.ema_gz, n->pn.running_phi, n->pn.iters};
+        APX__TRY(apx_ad_batchnorm(g, x, w, b, &o, &st, y));
+        n->pn.iters = st.iters;
+        return APX_OK;
+    }
     default: return apx_ad_layernorm(g, x, w, b, eps, y);
     }
 }
 
-/* y = x W^T (+ b) */
-static apx_status linear(apx_graph *g, apx_gpt *m, apx_tensor *x, int64_t w, int64_t b,
-                         apx_tensor **y) {
+/* y = x W^T (+ b); with o->record_stats, x and y are recorded as linear layer `slot`. */
+static apx_status linear(apx_graph *g, apx_gpt *m, const apx_gpt_forward_opts *o, int64_t slot,
+                         apx_tensor *x, int64_t w, int64_t b, apx_tensor **y) {
     apx_tensor *W, *B, *h;
     APX__TRY(par(g, m, w, &W));
     APX__TRY(par(g, m, b, &B));
     APX__TRY(apx_ad_matmul_bt(g, x, W, &h));
-    if (!B) {
-        *y = h;
-        return APX_OK;
-    }
-    return apx_ad_bias(g, h, B, y);
+    if (B) APX__TRY(apx_ad_bias(g, h, B, &h));
+    if (o->record_stats) apx__gpt_record(m, slot, x, h);
+    *y = h;
+    return APX_OK;
 }
 
 static apx_status act_fwd(apx_gpt *m, apx_graph *g, const gpt_layer *L, apx_tensor *x,
@@ -308,20 +317,20 @@ static apx_status block_fwd(apx_gpt *m, apx_graph *g, int64_t i, const apx_gpt_f
     int64_t C = m->cfg.d_model;
     apx_tensor *h, *qkv, *q, *k, *v, *a, *r;
     APX__TRY(norm_fwd(m, g, &L->ln1, o->training, x, &h));
-    APX__TRY(linear(g, m, h, L->wqkv, L->bqkv, &qkv)); // (B,T,3C)
+    APX__TRY(linear(g, m, o, 4 * i, h, L->wqkv, L->bqkv, &qkv)); // (B,T,3C)
     APX__TRY(apx_ad_slice(g, qkv, 2, 0, C, &q));
     APX__TRY(apx_ad_slice(g, qkv, 2, C, C, &k));
     APX__TRY(apx_ad_slice(g, qkv, 2, 2 * C, C, &v));
     apx_attention_opts ao = apx_attention_opts_default();
     ao.n_head = m->cfg.n_head;
     APX__TRY(apx_ad_attention(g, q, k, v, &ao, &a)); // (B,T,C)
-    APX__TRY(linear(g, m, a, L->wo, L->bo, &h));
+    APX__TRY(linear(g, m, o, 4 * i + 1, a, L->wo, L->bo, &h));
     APX__TRY(maybe_dropout(m, g, o, 2 * (uint64_t)i, h, &h));
     APX__TRY(apx_ad_add(g, x, h, &r));
     APX__TRY(norm_fwd(m, g, &L->ln2, o->training, r, &h));
-    APX__TRY(linear(g, m, h, L->w1, L->b1, &h)); // (B,T,F)
+    APX__TRY(linear(g, m, o, 4 * i + 2, h, L->w1, L->b1, &h)); // (B,T,F)
     APX__TRY(act_fwd(m, g, L, h, &h));
-    APX__TRY(linear(g, m, h, L->w2, L->b2, &h)); // (B,T,C)
+    APX__TRY(linear(g, m, o, 4 * i + 3, h, L->w2, L->b2, &h)); // (B,T,C)
     APX__TRY(maybe_dropout(m, g, o, 2 * (uint64_t)i + 1, h, &h));
     return apx_ad_add(g, r, h, y);
 }
@@ -366,6 +375,7 @@ apx_status apx_gpt_forward(apx_gpt *m, apx_graph *g, const int32_t *ids, const i
     APX__TRY(norm_fwd(m, g, &m->lnf, o.training, x, &x));
     APX__TRY(apx_ad_param(g, m->p, m->head, &head));
     APX__TRY(apx_ad_matmul_bt(g, x, head, &lg)); // (B,T,V)
+    if (o.record_stats) apx__gpt_record(m, 4 * m->cfg.n_layer, x, lg);
     (void)C;
     if (logits) *logits = lg;
     if (targets && loss) APX__TRY(apx_ad_cross_entropy(g, lg, targets, loss));

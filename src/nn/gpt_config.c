@@ -6,7 +6,7 @@
 #include "nn_internal.h"
 
 static const char *const norm_names[APX_NN_NORM_COUNT] = {"layernorm", "rmsnorm", "powernorm",
-                                                          "polynorm"};
+                                                          "polynorm", "batchnorm"};
 static const char *const act_names[APX_NN_ACT_COUNT] = {"gelu", "relu", "silu", "polyrelu"};
 
 const char *apx_nn_norm_name(apx_nn_norm k) {

@@ -33,12 +33,25 @@ struct apx_gpt {
     int64_t n_buf;
     float *buf_store;
     int64_t buf_floats;
+    /* linear-layer statistics (gpt_stats.c): n_lin layers, slot 4 i + {0,1,2,3} for block
+     * i's wqkv, wo, w1, w2 and 4 n_layer for the head */
+    int64_t n_lin;
+    apx_gpt_linear_stat *lin; /* n_lin: group, sizes and pointers into stat_store */
+    float *stat_store;
+    apx_tensor **rec;         /* 2 n_lin: recorded input and output (NULL: none)  */
+    int recorded;
 };
 
 /* Effective MLP width (d_ff, or 4 d_model). */
 static inline int64_t apx__gpt_dff(const apx_gpt_config *c) {
     return c->d_ff > 0 ? c->d_ff : 4 * c->d_model;
 }
+
+/* Allocate the statistics of the linear layers (after the parameters are registered). */
+apx_status apx__gpt_stats_create(apx_gpt *m);
+void apx__gpt_stats_free(apx_gpt *m);
+/* Remember linear layer `slot`'s input x and output y (forward with record_stats). */
+void apx__gpt_record(apx_gpt *m, int64_t slot, apx_tensor *x, apx_tensor *y);
 
 /* Copy the int64 PowerNorm iteration counts into their float buffer entries, and back. */
 void apx__gpt_buffers_pull(apx_gpt *m);

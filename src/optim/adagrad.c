@@ -61,20 +61,31 @@ static apx_status adagrad_step(apx_optim *o, double lr, const float *hess, float
 const apx__optim_impl apx__optim_adagrad = {
     {"adagrad", "AdaGrad: per-coordinate sum of squared gradients (torch.optim.Adagrad)",
      APX_OPTIM_ELEMENTWISE, N_SET, settings},
-    NULL, adagrad_init, adagrad_step, NULL};
+    NULL, adagrad_init, adagrad_step, NULL, NULL};
 
 /* ---------------------------------------------------------------- AdaGrad-Norm */
 
 enum { N_LR, N_WEIGHT_DECAY, N_INIT_ACC, N_EPS, N_PER_GROUP, N_NSET };
 
-static const apx_optim_setting norm_settings[N_NSET] = {
-    {"lr", 1e-1, 0, HUGE_VAL, 0, "learning rate eta (the peak of the schedule)"},
-    {"weight_decay", 0, 0, HUGE_VAL, 0, "L2 penalty added to the gradient (coupled)"},
-    {"initial_accumulator_value", 1e-2, 0, HUGE_VAL, APX_OPTIM_SET_MIN_OPEN,
-     "starting value b0^2 of the sum of squared norms"},
-    {"eps", 1e-10, 0, HUGE_VAL, 0, "added to the root of the sum"},
-    {"per_group", 0, 0, 1, APX_OPTIM_SET_BOOL, "one step size per parameter group instead of "
-                                               "one for the whole table"},
+#define NORM_SETTINGS                                                                        \
+    {"lr", 1e-1, 0, HUGE_VAL, 0, "learning rate eta (the peak of the schedule)"},              \
+    {"weight_decay", 0, 0, HUGE_VAL, 0, "L2 penalty added to the gradient (coupled)"},         \
+    {"initial_accumulator_value", 1e-2, 0, HUGE_VAL, APX_OPTIM_SET_MIN_OPEN,                  \
+     "starting value b0^2 of the sum of squared norms"},                                      \
+    {"eps", 1e-10, 0, HUGE_VAL, 0, "added to the root of the sum"},                          \
+    {"per_group", 0, 0, 1, APX_OPTIM_SET_BOOL, "one step size per parameter group instead of " \
+                                               "one for the whole table"}
+
+static const apx_optim_setting norm_settings[N_NSET] = {NORM_SETTINGS};
+
+/* AdAdaGrad (P061): AdaGrad-Norm whose training loop grows the batch (apx/train.h). */
+enum { A_ETA = N_NSET, A_MAX_ACCUM, A_NSET };
+static const apx_optim_setting adad_settings[A_NSET] = {
+    NORM_SETTINGS,
+    {"eta", 0.1, 0, 1, APX_OPTIM_SET_MIN_OPEN | APX_OPTIM_SET_MAX_OPEN,
+     "norm test: the batch grows when Var / b > eta^2 |g|^2"},
+    {"max_accum", 64, 2, 1 << 20, APX_OPTIM_SET_INT, "largest number of micro-batches per "
+                                                     "step the loop grows to"},
 };
 
 static apx_status norm_init(apx_optim *o) {
@@ -148,4 +159,10 @@ const apx__optim_impl apx__optim_adagrad_norm = {
     {"adagrad-norm", "AdaGrad-Norm: one adaptive step size from the sum of squared "
                      "gradient norms (P061)",
      0, N_NSET, norm_settings},
-    NULL, norm_init, norm_step, NULL};
+    NULL, norm_init, norm_step, NULL, NULL};
+
+const apx__optim_impl apx__optim_adadagrad = {
+    {"adadagrad", "AdAdaGrad: AdaGrad-Norm steps with the batch grown by the norm test in the "
+                  "training loop (P061; apx train)",
+     APX_OPTIM_BATCH, A_NSET, adad_settings},
+    NULL, norm_init, norm_step, NULL, NULL};

@@ -82,4 +82,4 @@ static apx_status adamw_step(apx_optim *o, double lr, const float *hess, float *
 const apx__optim_impl apx__optim_adamw = {
     {"adamw", "Adam with decoupled weight decay (torch.optim.AdamW)", APX_OPTIM_ELEMENTWISE,
      N_SET, settings},
-    NULL, adamw_init, adamw_step, NULL};
+    NULL, adamw_init, adamw_step, NULL, NULL};

@@ -8,12 +8,15 @@ static const apx__optim_impl *const table[] = {
     &apx__optim_lion,
     &apx__optim_adagrad,
     &apx__optim_adagrad_norm,
+    &apx__optim_adadagrad,
     &apx__optim_muon,
     &apx__optim_sophia,
     &apx__optim_nlrgd,
     &apx__optim_galore,
     &apx__optim_fira,
     &apx__optim_mfac,
+    &apx__optim_mkor,
+    &apx__optim_gradnormlorp,
 };
 
 int apx__optim_impl_count(void) { return (int)(sizeof table / sizeof table[0]); }

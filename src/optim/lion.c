@@ -53,4 +53,4 @@ static apx_status lion_step(apx_optim *o, double lr, const float *hess, float *c
 const apx__optim_impl apx__optim_lion = {
     {"lion", "Lion: sign of interpolated momentum, decoupled decay (P072)",
      APX_OPTIM_ELEMENTWISE, N_SET, settings},
-    NULL, lion_init, lion_step, NULL};
+    NULL, lion_init, lion_step, NULL, NULL};

@@ -252,4 +252,4 @@ const apx__optim_impl apx__optim_mfac = {
     {"mfac", "M-FAC: SGD preconditioned by the inverse empirical Fisher of a sliding window "
              "of gradients (P048)",
      0, N_SET, settings},
-    NULL, mfac_init, mfac_step, mfac_destroy};
+    NULL, mfac_init, mfac_step, mfac_destroy, NULL};

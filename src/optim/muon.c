@@ -249,7 +249,7 @@ const apx__optim_impl apx__optim_muon = {
     {"muon", "Muon: momentum orthogonalized by Newton-Schulz (torch.optim.Muon); LANTON "
              "layerwise rates (P010)",
      APX_OPTIM_MATRIX, N_SET, settings},
-    NULL, muon_init, muon_step, muon_destroy};
+    NULL, muon_init, muon_step, muon_destroy, NULL};
 
 /* ---------------------------------------------------------------- exposed for tests */
 

@@ -56,4 +56,4 @@ static apx_status nlr_step(apx_optim *o, double lr, const float *hess, float *ch
 const apx__optim_impl apx__optim_nlrgd = {
     {"nlr-gd", "Normalized LR+GD: gradient step divided by the loss value (P081)",
      APX_OPTIM_ELEMENTWISE | APX_OPTIM_LOSS, N_SET, settings},
-    NULL, nlr_init, nlr_step, NULL};
+    NULL, nlr_init, nlr_step, NULL, NULL};

@@ -236,6 +236,39 @@ apx_status apx_optim_set_loss(apx_optim *o, double loss) {
     return APX_OK;
 }
 
+static apx_status check_stat_vec(const apx_optim *o, const char *what, const float *x,
+                                 int64_t n, int64_t want, const char *name) {
+    const char *kn = o->impl->kind.name;
+    if (!x) return apx__err(APX_EINVAL, "optim %s set_layer_stats: %s is NULL", kn, what);
+    if (n != want)
+        return apx__err(APX_EINVAL, "optim %s set_layer_stats: '%s' takes %s of %lld values, "
+                        "got %lld", kn, name, what, (long long)want, (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return apx__err(APX_EINVAL, "optim %s set_layer_stats: %s[%lld] of '%s' is %g", kn,
+                            what, (long long)i, name, (double)x[i]);
+    return APX_OK;
+}
+
+apx_status apx_optim_set_layer_stats(apx_optim *o, int64_t group, const float *a, int64_t n_in,
+                                     const float *g, int64_t n_out) {
+    if (!o) return apx__err(APX_EINVAL, "optim_set_layer_stats: optimizer is NULL");
+    const char *kn = o->impl->kind.name;
+    if (!(o->impl->kind.flags & APX_OPTIM_STATS) || !o->impl->stats)
+        return apx__err(APX_EINVAL, "optim %s: this kind takes no layer statistics", kn);
+    if (group < 0 || group >= o->ngroups)
+        return apx__err(APX_EINVAL, "optim %s set_layer_stats: group %lld is outside [0, %lld)",
+                        kn, (long long)group, (long long)o->ngroups);
+    const apx_param_info *in = &o->groups[group];
+    if (in->ndim < 2)
+        return apx__err(APX_EINVAL, "optim %s set_layer_stats: '%s' has %d dim(s), not a "
+                        "matrix", kn, in->name, in->ndim);
+    int64_t out = in->shape[0];
+    APX__TRY(check_stat_vec(o, "a", a, n_in, in->size / out, in->name));
+    APX__TRY(check_stat_vec(o, "g", g, n_out, out, in->name));
+    return o->impl->stats(o, group, a, g);
+}
+
 /* ---------------------------------------------------------------- state */
 
 int64_t apx_optim_state_count(const apx_optim *o) { return o ? o->nstates : 0; }

@@ -58,6 +58,9 @@ struct apx__optim_impl {
     apx_status (*step)(apx_optim *o, double lr, const float *hess, float *chk);
     /* Free o->priv (NULL: apx_free(o->priv)). */
     void (*destroy)(apx_optim *o);
+    /* Kinds with APX_OPTIM_STATS: keep the layer statistics of group k (checked: a matrix
+     * group, a (in) and g (out) finite). NULL for other kinds. */
+    apx_status (*stats)(apx_optim *o, int64_t k, const float *a, const float *g);
 };
 
 extern const apx__optim_impl apx__optim_sgd;
@@ -65,12 +68,15 @@ extern const apx__optim_impl apx__optim_adamw;
 extern const apx__optim_impl apx__optim_lion;
 extern const apx__optim_impl apx__optim_adagrad;
 extern const apx__optim_impl apx__optim_adagrad_norm;
+extern const apx__optim_impl apx__optim_adadagrad;
 extern const apx__optim_impl apx__optim_muon;
 extern const apx__optim_impl apx__optim_sophia;
 extern const apx__optim_impl apx__optim_nlrgd;
 extern const apx__optim_impl apx__optim_galore;
 extern const apx__optim_impl apx__optim_fira;
 extern const apx__optim_impl apx__optim_mfac;
+extern const apx__optim_impl apx__optim_mkor;
+extern const apx__optim_impl apx__optim_gradnormlorp;
 
 /* The kind table (kinds.c). */
 int apx__optim_impl_count(void);
@@ -82,6 +88,56 @@ const apx__optim_impl *apx__optim_impl_of(const apx_optim_kind *k);
  * and `steps` iterations (muon.c; for tests). */
 apx_status apx__muon_newton_schulz(const double *U, int64_t rows, int64_t cols, int steps,
                                    double *O);
+
+/* GaLore's projector of a matrix (m, n) (galore.c): r columns of U (m, r) when m < n
+ * ("left", R = P^T G is (r, n)), else r rows of V^T (r, n) (R = G P^T is (m, r)). */
+typedef struct {
+    int left;
+    int64_t m, n, r;
+    float *P; /* (m, r) or (r, n), owned by the caller */
+} apx__galore_proj;
+/* Doubles of scratch that apx__galore_refresh needs for an (m, n) matrix. */
+int64_t apx__galore_scratch(int64_t m, int64_t n);
+/* P from the SVD of G (m, n) (signs fixed: each vector's largest entry positive). */
+apx_status apx__galore_refresh(apx__galore_proj *pj, const double *G, double *scratch);
+/* P as doubles in Pd ((m + n) r doubles), returned as a view. */
+apx_dmat apx__galore_pview(const apx__galore_proj *pj, double *Pd);
+
+/* Adam's moments in float on X (sz) (galore.c; for kinds whose settings 1, 2, 3 are beta1,
+ * beta2, eps): m = b1 m + (1-b1) x, v = b2 v + (1-b2) x^2, N = m / (sqrt(v) + eps). */
+void apx__adam_moments(const apx_optim *o, float *ma, float *va, const double *X, int64_t sz,
+                       double *N);
+/* The sum of (g - g) over the whole gradient buffer: NaN iff an entry is not finite (the
+ * check of the kinds that do not run the element-wise driver). */
+float apx__optim_grad_chk(const apx_optim *o);
+
+/* The per-group loop of the Adam-type matrix kinds (galore.c; settings 1..4 are beta1,
+ * beta2, eps, weight_decay): after the gradient check, fn(o, k, w, g, step, d) for each
+ * group k with step = lr_k sqrt(1 - b2^t) / (1 - b1^t) and d = lr_k wd wd_scale_k. */
+typedef apx_status (*apx__adam_group_fn)(apx_optim *o, int64_t k, float *w, const float *g,
+                                         double step, double d);
+apx_status apx__adam_group_loop(apx_optim *o, double lr, float *chk, apx__adam_group_fn fn);
+
+/* GradNormLoRP's 8-bit blocks (gradnormlorp.c): x (n) -> codes (n) and one scale per block
+ * of `block` values (the block's largest |x|); square-root companding,
+ * x = scale (q / top)^2 with q = round(top sqrt(|x| / scale)), top 127 for signed values
+ * (code 128 + q) and 255 for unsigned ones; a nonzero value keeps a nonzero code. */
+void apx__q8_encode(const float *x, int64_t n, int64_t block, int sign, uint8_t *codes,
+                    float *scales);
+void apx__q8_decode(const uint8_t *codes, const float *scales, int64_t n, int64_t block,
+                    int sign, float *x);
+
+/* GradNormLoRP's chain rule (gradnormlorp.c): for W_i = g_i V_i / s_i (s_i = |V_i|, rows
+ * of (m, n)) and G = dL/dW: dg_i = <G_i, V_i / s_i>, dV_i = g_i / s_i (G_i - V_i / s_i dg_i);
+ * rows with s_i = 0 get zeros. */
+void apx__wn_grads(const double *V, const double *s, const double *g, const double *G,
+                   int64_t m, int64_t n, double *dV, double *dg);
+
+/* MKOR's Sherman-Morrison EMA update of an inverse factor (mkor.c; for tests): with
+ * M = Linv^-1, M' = gamma M + (1 - gamma) v v^T, so
+ *   Linv' = (Linv - (1 - gamma) u u^T / (gamma + (1 - gamma) v^T u)) / gamma,  u = Linv v,
+ * for a symmetric Linv (n, n) in place; u: n doubles of scratch. */
+void apx__mkor_sm_update(double *Linv, int64_t n, const double *v, double gamma, double *u);
 
 /* Setting value by index (the kind's own enum). */
 static inline double apx__set(const apx_optim *o, int i) { return o->set.v[i]; }

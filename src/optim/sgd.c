@@ -84,4 +84,4 @@ static apx_status sgd_step(apx_optim *o, double lr, const float *hess, float *ch
 const apx__optim_impl apx__optim_sgd = {
     {"sgd", "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
      APX_OPTIM_ELEMENTWISE, N_SET, settings},
-    sgd_check, sgd_init, sgd_step, NULL};
+    sgd_check, sgd_init, sgd_step, NULL, NULL};

@@ -82,7 +82,7 @@ const apx__optim_impl apx__optim_sophia = {
     {"sophia", "Sophia: clipped diagonal-Hessian preconditioned momentum, Hutchinson or "
                "Gauss-Newton-Bartlett estimates (P076)",
      APX_OPTIM_ELEMENTWISE | APX_OPTIM_HESSIAN, N_SET, settings},
-    NULL, sophia_init, sophia_step, NULL};
+    NULL, sophia_init, sophia_step, NULL, NULL};
 
 /* ---------------------------------------------------------------- estimators */
 

@@ -200,6 +200,30 @@ static apx_status l1_vertex_loop(lp_work *L, l1_work *W, double *xv, int *certif
     return APX_OK;
 }
 
+// Z = the first n linearly independent rows in the order of W->bp (smallest |r| first),
+// by Gram-Schmidt against the rows taken so far (Q in W->M, (n,n)); a plain "n smallest"
+// choice is singular when a column is non-zero in a few rows only. 0 if rank(A) < n.
+static int pick_vertex(lp_work *L, l1_work *W) {
+    int64_t m = L->m, n = L->n, k = 0;
+    double *q = W->M, *u = W->rhs;
+    for (int64_t t = 0; t < m && k < n; t++) {
+        const double *a = L->A.data + W->bp[t].i * L->A.ld;
+        double na = 0, nu = 0;
+        for (int64_t j = 0; j < n; j++) u[j] = a[j], na += a[j] * a[j];
+        for (int pass = 0; pass < 2; pass++) // twice is enough (Kahan)
+            for (int64_t c = 0; c < k; c++) {
+                double d = 0;
+                for (int64_t j = 0; j < n; j++) d += q[c * n + j] * u[j];
+                for (int64_t j = 0; j < n; j++) u[j] -= d * q[c * n + j];
+            }
+        for (int64_t j = 0; j < n; j++) nu += u[j] * u[j];
+        if (!(nu > 1e-16 * na) || na == 0) continue;
+        for (int64_t j = 0; j < n; j++) q[k * n + j] = u[j] / sqrt(nu);
+        W->Z[k++] = W->bp[t].i;
+    }
+    return k == n;
+}
+
 static apx_status l1_crossover(lp_work *L, double *x, int *certified) {
     int64_t m = L->m, n = L->n;
     *certified = 0;
@@ -215,8 +239,7 @@ static apx_status l1_crossover(lp_work *L, double *x, int *certified) {
         double *xv = W.v + n;
         for (int64_t i = 0; i < m; i++) W.bp[i].v = fabs(L->r[i]), W.bp[i].i = i;
         qsort(W.bp, (size_t)m, sizeof *W.bp, cmp_vi);
-        for (int64_t k = 0; k < n; k++) W.Z[k] = W.bp[k].i;
-        apx_status s2 = l1_vertex_loop(L, &W, xv, certified);
+        apx_status s2 = pick_vertex(L, &W) ? l1_vertex_loop(L, &W, xv, certified) : APX_OK;
         if (s2 == APX_OK && *certified) {
             memcpy(x, xv, sizeof(double) * (size_t)n);
             residual(L, x, L->r);

@@ -37,4 +37,16 @@ double apx__rcond_default(double rcond, int64_t m, int64_t n);
 /* The numerical rank of descending singular values s (k): #{s_i > rcond * s_0}. */
 int64_t apx__rank_from_sv(const double *s, int64_t k, double rcond);
 
+/* v (m) <- v - sum_{l<k} (e_l . v) e_l for the orthonormal rows e_l of E (k,m), twice
+ * (classical Gram-Schmidt with reorthogonalization); returns ||v||^2 after. */
+double apx__project_off(const double *E, int64_t k, int64_t m, double *v);
+
+/* min ||A x - b||_1 exactly (A (N,n), N >= n, checked by the caller): the simplex of
+ * sensitivity.c on [A b] with the last coordinate fixed to -1, certified by its dual. A
+ * rank-deficient A: on a maximal independent set of its columns (the others x_j = 0); b in
+ * the range of A: least squares (cost 0). *cost = ||A x - b||_1. APX_ENOCONV when the
+ * pivot cap stops the simplex uncertified (x the best vertex). */
+apx_status apx__l1_regress_exact(const char *fn, apx_dmat A, const double *b, double *x,
+                                 double *cost);
+
 #endif /* APX_SKETCH_INTERNAL_H */

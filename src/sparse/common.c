@@ -1,6 +1,7 @@
 /* common.c: the prepared elastic-net problem (centring statistics in one pass over X),
  * option checks, the duality gap, and small helpers shared by the sparse module. */
 #include <float.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,12 @@ apx_status apx__enet_check_opts(const char *fn, const apx_enet_opts *o, int64_t 
         return apx__err(APX_EINVAL, "%s: opts.positive is only for a single task (got %lld "
                                     "tasks)", fn, (long long)T);
     return APX_OK;
+}
+
+apx_status apx__sparse_rewrap(apx_status st, const char *fn, const char *what) {
+    char msg[512]; /* apx__err formats into the buffer apx_last_error() points to */
+    snprintf(msg, sizeof msg, "%s", apx_last_error());
+    return apx__err(st, "%s: %s: %s", fn, what, msg);
 }
 
 /* ---------------------------------------------------------------- statistics */
@@ -89,7 +96,7 @@ static void column_sums(apx_dmat X, const double *shift, int64_t nb, double *par
         }
 }
 
-static apx_status x_stats(const char *fn, apx__enet_prob *P) {
+apx_status apx__enet_dense_stats(const char *fn, apx__enet_prob *P) {
     apx_dmat X = P->X;
     int64_t n = P->n, p = P->p, nb = stat_blocks(n, p);
     double *part = apx__alloc(fn, (size_t)(nb * 2 * p + p), sizeof(double));
@@ -134,22 +141,18 @@ static void y_stats(apx_dmat Y, apx__enet_prob *P) {
     }
 }
 
-apx_status apx__enet_setup(const char *fn, apx_dmat X, apx_dmat Y, int fit_intercept,
-                           apx__enet_prob *P) {
-    memset(P, 0, sizeof *P);
+apx_status apx__enet_setup_targets(const char *fn, apx_dmat Y, int fit_intercept,
+                                   apx__enet_prob *P) {
     const char *yname = Y.cols == 1 && Y.ld == 1 ? "y" : "Y";
-    APX__TRY(apx__check_dmat_nonempty(fn, "X", X));
     APX__TRY(apx__check_dmat(fn, yname, Y));
-    if (Y.rows != X.rows)
+    if (Y.rows != P->n)
         return apx__err(APX_ESHAPE, "%s: X has %lld rows but %s has %lld", fn,
-                        (long long)X.rows, yname, (long long)Y.rows);
+                        (long long)P->n, yname, (long long)Y.rows);
     if (Y.cols < 1) return apx__err(APX_ESHAPE, "%s: %s has no columns (tasks)", fn, yname);
-    APX__TRY(apx__check_blas_size(fn, X));
     APX__TRY(apx__check_blas_size(fn, Y));
     APX__TRY(apx__check_finite(fn, yname, Y));
     APX__TRY(apx__blas_ensure(fn));
-    P->X = X;
-    P->n = X.rows, P->p = X.cols, P->T = Y.cols;
+    P->T = Y.cols;
     P->fit_intercept = fit_intercept;
     size_t total = (size_t)(2 * P->p + P->T + P->T * P->n);
     double *buf = apx__alloc(fn, total, sizeof(double));
@@ -158,18 +161,37 @@ apx_status apx__enet_setup(const char *fn, apx_dmat X, apx_dmat Y, int fit_inter
     P->nrm2 = buf + P->p;
     P->ymean = P->nrm2 + P->p;
     P->YcT = P->ymean + P->T;
-    apx_status st = x_stats(fn, P);
-    if (st != APX_OK) {
-        apx__enet_prob_free(P);
-        return st;
-    }
     y_stats(Y, P);
     return APX_OK;
 }
 
+apx_status apx__enet_setup(const char *fn, apx_dmat X, apx_dmat Y, int fit_intercept,
+                           apx__enet_prob *P) {
+    memset(P, 0, sizeof *P);
+    APX__TRY(apx__check_dmat_nonempty(fn, "X", X));
+    APX__TRY(apx__check_blas_size(fn, X));
+    P->kind = &apx__design_dense;
+    P->X = X;
+    P->n = X.rows, P->p = X.cols;
+    apx_status st = apx__enet_setup_targets(fn, Y, fit_intercept, P);
+    if (st == APX_OK) st = P->kind->stats(fn, P);
+    if (st != APX_OK) apx__enet_prob_free(P);
+    return st;
+}
+
 void apx__enet_prob_free(apx__enet_prob *P) {
     apx_free(P->xmean);
+    apx_free(P->cptr);
+    apx_free(P->cval);
     memset(P, 0, sizeof *P);
+}
+
+void apx__enet_intercept(const apx__enet_prob *P, const double *W, double *b) {
+    for (int64_t t = 0; t < P->T; t++) {
+        double v = P->ymean[t];
+        for (int64_t j = 0; j < P->p; j++) v -= P->xmean[j] * W[j * P->T + t];
+        b[t] = P->fit_intercept ? v : 0.0;
+    }
 }
 
 /* ---------------------------------------------------------------- duality gap */

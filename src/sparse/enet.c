@@ -83,6 +83,7 @@ typedef struct {
     double *Gw;          /* (bcap,bcap) when covariance updates are used */
     double *Cw, *Qw, *ww, *cn; /* (bcap,T) x 3, (bcap) */
     double *z, *nz, *d, *g;    /* (T) each: step scratch */
+    double *sh, *sr;           /* (T) each: in-place formats' residual shift and sum */
 } enet_ws;
 
 static void ws_free(enet_ws *w) {
@@ -123,7 +124,7 @@ static apx_status block_reserve(const char *fn, enet_ws *w, int64_t nw, int gram
         apx_free(w->Gw);
         w->Gw = NULL;
         w->sl = apx__alloc(fn, (size_t)APX__MAX(c, 1), sizeof(int64_t));
-        w->Cw = apx__alloc(fn, (size_t)(3 * c * T + c + 4 * T), sizeof(double));
+        w->Cw = apx__alloc(fn, (size_t)(3 * c * T + c + 6 * T), sizeof(double));
         if (gram) w->Gw = apx__alloc(fn, (size_t)APX__MAX(c * c, 1), sizeof(double));
         if (!w->sl || !w->Cw || (gram && !w->Gw)) {
             w->bcap = 0;
@@ -137,44 +138,13 @@ static apx_status block_reserve(const char *fn, enet_ws *w, int64_t nw, int gram
         w->nz = w->z + T;
         w->d = w->nz + T;
         w->g = w->d + T;
+        w->sh = w->g + T;
+        w->sr = w->sh + T;
     }
     return APX_OK;
 }
 
 /* ---------------------------------------------------------------- kernels */
-
-/* Gather the centred columns F[0..k) of X into XT (k,n): XT[c,i] = X[i,F[c]] - mean.
- * Fixed blocks of 64 rows, in parallel; each row is read left to right (F is sorted). */
-static void gather(const apx__enet_prob *P, const int64_t *F, int64_t k, double *XT) {
-    int64_t n = P->n, nblk = (n + 63) / 64;
-    const double *mu = P->xmean;
-#pragma omp parallel for schedule(static) if (nblk > 1 && k * n > 50000)
-    for (int64_t bk = 0; bk < nblk; bk++) {
-        int64_t i1 = APX__MIN(n, (bk + 1) * 64);
-        for (int64_t i = bk * 64; i < i1; i++) {
-            const double *row = P->X.data + i * P->X.ld;
-            for (int64_t c = 0; c < k; c++) XT[c * n + i] = row[F[c]] - mu[F[c]];
-        }
-    }
-}
-
-/* GT (T,p) = RT (T,n) x Xc (n,p), Xc = X - 1 xmean^T (rank-1 correction). */
-static void full_gradient(const apx__enet_prob *P, const double *RT, double *GT) {
-    int64_t n = P->n, p = P->p, T = P->T;
-    if (T == 1)
-        apx__blas.cblas_dgemv(APX__ROW, APX__TRANS, (int)n, (int)p, 1.0, P->X.data,
-                              (int)P->X.ld, RT, 1, 0.0, GT, 1);
-    else
-        apx__blas.cblas_dgemm(APX__ROW, APX__NOTRANS, APX__NOTRANS, (int)T, (int)p, (int)n,
-                              1.0, RT, (int)n, P->X.data, (int)P->X.ld, 0.0, GT, (int)p);
-    if (!P->fit_intercept) return;
-    for (int64_t t = 0; t < T; t++) {
-        double sr = 0;
-        for (int64_t i = 0; i < n; i++) sr += RT[t * n + i];
-        if (sr == 0) continue;
-        for (int64_t j = 0; j < p; j++) GT[t * p + j] -= sr * P->xmean[j];
-    }
-}
 
 /* Out (k,T) = XT (k,n) x RT^T (n,T)   // rows of XT are columns of Xc */
 static void cols_times(const double *XT, int64_t k, int64_t n, int64_t T, const double *RT,
@@ -188,11 +158,80 @@ static void cols_times(const double *XT, int64_t k, int64_t n, int64_t T, const 
                               XT, (int)n, RT, (int)n, 0.0, out, (int)T);
 }
 
+/* ---------------------------------------------------------------- in-place formats
+ * (CSC): the raw columns x_j are used where they are, the centring xc_j = x_j - mu_j 1
+ * applied as scalars (scikit-learn's trick for sparse X):
+ *   xc_j^T r = x_j^T r - mu_j sum(r);   r -= d xc_j  is  r -= d x_j and a shift sh += d mu_j
+ *   of the whole residual, folded in (O(n)) only before the residual is read in full;
+ *   xc_a^T xc_b = x_a^T x_b - n mu_a mu_b (sum(x_a) = n mu_a with an intercept, mu = 0
+ *   without one). */
+
+static int in_place(const enet_ws *w) { return w->P->kind->gather == NULL; }
+
+/* Out (k,T) = Xc[:,F]^T RT^T   // (k,T) = (k,n) x (n,T), by sparse dots */
+static void raw_cols_times(const enet_ws *w, const int64_t *F, int64_t k, const double *RT,
+                           double *out) {
+    const apx__enet_prob *P = w->P;
+    for (int64_t t = 0; t < w->T; t++) {
+        const double *r = RT + t * w->n;
+        double sr = 0;
+        for (int64_t i = 0; i < w->n; i++) sr += r[i];
+        for (int64_t c = 0; c < k; c++)
+            out[c * w->T + t] = P->kind->col_dot(P, F[c], r) - P->xmean[F[c]] * sr;
+    }
+}
+
+/* Gram rows [gm, m) of the cached columns, centred: G = Xraw^T Xraw - n mu mu^T */
+static apx_status raw_gram_rows(const char *fn, enet_ws *w, int64_t gm) {
+    int64_t m = w->m, cap = w->cap;
+    const double *mu = w->P->xmean;
+    APX__TRY(w->P->kind->gram(fn, w->P, w->feat, m, gm, w->Gc, cap));
+    if (!w->P->fit_intercept) return APX_OK;
+    for (int64_t i = gm; i < m; i++) {
+        double f = (double)w->n * mu[w->feat[i]];
+        for (int64_t c = 0; c < m; c++) w->Gc[i * cap + c] -= f * mu[w->feat[c]];
+    }
+    return APX_OK;
+}
+
+/* Fold the shifts into RT (T,n) (R_t += sh_t 1) and recompute the sums sr_t = sum(R_t). */
+static void raw_flush(const enet_ws *w) {
+    for (int64_t t = 0; t < w->T; t++) {
+        double *r = w->RT + t * w->n, c = w->sh[t], s = 0;
+        for (int64_t i = 0; i < w->n; i++) {
+            r[i] += c;
+            s += r[i];
+        }
+        w->sh[t] = 0;
+        w->sr[t] = s;
+    }
+}
+
+/* RT (T,n) -= wc^T Xc over the cache   // (T,n) = (T,m) x (m,n), sparse axpys + shifts */
+static void raw_subtract(const enet_ws *w) {
+    const apx__enet_prob *P = w->P;
+    for (int64_t t = 0; t < w->T; t++) {
+        double *r = w->RT + t * w->n, c = 0;
+        for (int64_t s = 0; s < w->m; s++) {
+            double a = w->wc[s * w->T + t];
+            if (a == 0) continue;
+            P->kind->col_axpy(P, w->feat[s], -a, r);
+            c += a * P->xmean[w->feat[s]];
+        }
+        if (c != 0)
+            for (int64_t i = 0; i < w->n; i++) r[i] += c;
+    }
+}
+
 /* RT (T,n) = YcT - wc^T XcT   // (T,n) = (T,m) x (m,n), over the whole cache */
 static void residual(const enet_ws *w) {
     int64_t n = w->n, T = w->T, m = w->m;
     memcpy(w->RT, w->P->YcT, sizeof(double) * (size_t)(n * T));
     if (m == 0) return;
+    if (in_place(w)) {
+        raw_subtract(w);
+        return;
+    }
     if (T == 1)
         apx__blas.cblas_dgemv(APX__ROW, APX__TRANS, (int)m, (int)n, -1.0, w->XcT, (int)n,
                               w->wc, 1, 1.0, w->RT, 1);
@@ -248,17 +287,18 @@ static void cache_reset(enet_ws *w) {
 static apx_status cache_grow(const char *fn, enet_ws *w, int64_t need) {
     if (need <= w->cap) return APX_OK;
     int64_t cap = APX__MIN(w->p, APX__MAX(need, 2 * w->cap)), n = w->n, T = w->T;
-    double *X2 = apx__alloc(fn, (size_t)(cap * n), sizeof(double));
+    int dense = in_place(w) ? 0 : 1; /* in-place formats keep no column copies */
+    double *X2 = dense ? apx__alloc(fn, (size_t)(cap * n), sizeof(double)) : NULL;
     double *C2 = apx__alloc(fn, (size_t)(2 * cap * T), sizeof(double));
     int64_t *f2 = apx__alloc(fn, (size_t)cap, sizeof(int64_t));
-    if (!X2 || !C2 || !f2) {
+    if ((dense && !X2) || !C2 || !f2) {
         apx_free(X2);
         apx_free(C2);
         apx_free(f2);
         return APX_ENOMEM;
     }
     if (w->m) {
-        memcpy(X2, w->XcT, sizeof(double) * (size_t)(w->m * n));
+        if (dense) memcpy(X2, w->XcT, sizeof(double) * (size_t)(w->m * n));
         memcpy(C2, w->Cc, sizeof(double) * (size_t)(w->m * T));
         memcpy(f2, w->feat, sizeof(int64_t) * (size_t)w->m);
     }
@@ -296,8 +336,11 @@ static apx_status cache_add(const char *fn, enet_ws *w, const int64_t *F, int64_
             nf[e] = F[c];
             w->slot[F[c]] = m0 + e++;
         }
-    gather(w->P, nf, miss, w->XcT + m0 * w->n);
-    cols_times(w->XcT + m0 * w->n, miss, w->n, w->T, w->P->YcT, w->Cc + m0 * w->T);
+    if (in_place(w)) raw_cols_times(w, nf, miss, w->P->YcT, w->Cc + m0 * w->T);
+    else {
+        w->P->kind->gather(w->P, nf, miss, w->XcT + m0 * w->n);
+        cols_times(w->XcT + m0 * w->n, miss, w->n, w->T, w->P->YcT, w->Cc + m0 * w->T);
+    }
     w->m = m0 + miss;
     return APX_OK;
 }
@@ -314,7 +357,11 @@ static apx_status cache_gram(const char *fn, enet_ws *w) {
         gm = w->gm = 0;
     }
     double *G = w->Gc;
-    if (gm == 0) {
+    if (in_place(w)) {
+        APX__TRY(raw_gram_rows(fn, w, gm));
+        for (int64_t i = gm; i < m; i++)
+            for (int64_t j = 0; j < gm; j++) G[j * cap + i] = G[i * cap + j];
+    } else if (gm == 0) {
         apx__blas.cblas_dsyrk(APX__ROW, APX__LOWER, APX__NOTRANS, (int)m, (int)n, 1.0, w->XcT,
                               (int)n, 0.0, G, (int)cap);
         for (int64_t i = 0; i < m; i++)
@@ -409,9 +456,57 @@ static int solve_gram(enet_ws *w, double inner_tol, int max_ep, double *tmp) {
     return ep;
 }
 
+/* xc_j^T R_t for the in-place formats: x_j^T R_t - mu_j sr_t (the shift's share cancels
+ * with an intercept, and mu_j = 0 without one) */
+static double raw_grad(const enet_ws *w, int64_t j, int64_t t) {
+    return w->P->kind->col_dot(w->P, j, w->RT + t * w->n) - w->P->xmean[j] * w->sr[t];
+}
+
+/* Naive updates on an in-place format: R (T,n) kept with O(nnz of the column) sparse axpys
+ * and a scalar shift per task (sr tracks sum(R_t) with an intercept: sum(x_j) = n mu_j);
+ * gradients by sparse dots. Returns the epochs done; R is exact (flushed) on return. */
+static int solve_residual_raw(enet_ws *w, double inner_tol, int max_ep, double *tmp) {
+    const apx__enet_prob *P = w->P;
+    int64_t nw = w->nw, n = w->n, T = w->T;
+    double *Q = w->Qw, *d = w->d, *g = w->g;
+    for (int64_t k = 0; k < nw; k++) w->cn[k] = P->nrm2[w->W[k]];
+    for (int64_t t = 0; t < T; t++) w->sh[t] = 0;
+    raw_flush(w);
+    int ep = 0;
+    while (ep < max_ep) {
+        ep++;
+        for (int64_t k = 0; k < nw; k++) {
+            int64_t j = w->W[k];
+            if (w->cn[k] <= 0) continue;
+            for (int64_t t = 0; t < T; t++) g[t] = raw_grad(w, j, t);
+            if (!cd_step(w, k, g, w->cn[k], d)) continue;
+            for (int64_t t = 0; t < T; t++) {
+                if (d[t] == 0) continue;
+                P->kind->col_axpy(P, j, -d[t], w->RT + t * n);
+                w->sh[t] += d[t] * P->xmean[j];
+                w->sr[t] -= d[t] * (double)n * P->xmean[j];
+            }
+        }
+        if (ep == 1 || ep % GAP_EVERY_RES == 0 || ep == max_ep) {
+            raw_flush(w);
+            for (int64_t k = 0; k < nw; k++)
+                for (int64_t t = 0; t < T; t++) Q[k * T + t] = raw_grad(w, w->W[k], t);
+            double Rn2 = 0, Ry = 0;
+            for (int64_t k = 0; k < n * T; k++) {
+                Rn2 += w->RT[k] * w->RT[k];
+                Ry += w->RT[k] * P->YcT[k];
+            }
+            if (sub_gap(w, Q, Rn2, Ry, tmp) <= inner_tol) break;
+        }
+    }
+    raw_flush(w);
+    return ep;
+}
+
 /* Naive updates: the residual R (T,n) is maintained with axpys on the cached contiguous
  * columns; gradients by dot products. Returns the epochs done. */
 static int solve_residual(enet_ws *w, double inner_tol, int max_ep, double *tmp) {
+    if (in_place(w)) return solve_residual_raw(w, inner_tol, max_ep, tmp);
     int64_t nw = w->nw, n = w->n, T = w->T;
     double *R = w->RT, *Q = w->Qw, *d = w->d, *g = w->g;
     for (int64_t k = 0; k < nw; k++) {
@@ -455,7 +550,7 @@ typedef struct {
 static gap_state global_gap(enet_ws *w, const double *W) {
     const apx__enet_prob *P = w->P;
     int64_t p = w->p, T = w->T, n = w->n;
-    full_gradient(P, w->RT, w->GT);
+    P->kind->gradient(P, w->RT, w->GT);
     double bb = w->a > 0 ? w->b : 0.0;
     for (int64_t j = 0; j < p; j++)
         for (int64_t t = 0; t < T; t++)
@@ -676,35 +771,39 @@ apx_status apx__enet_solve(const char *fn, const apx__enet_prob *P, double alpha
 
 /* ---------------------------------------------------------------- public entry points */
 
+static apx_status check_args(const char *fn, const apx_enet_opts *o, int64_t T, double alpha,
+                              double l1_ratio, const double *W, const double *intercept) {
+    APX__TRY(apx__enet_check_opts(fn, o, T));
+    APX__TRY(apx__enet_check_reg(fn, alpha, l1_ratio));
+    if (!W) return apx__err(APX_EINVAL, "%s: coef is NULL", fn);
+    if (o->fit_intercept && !intercept)
+        return apx__err(APX_EINVAL, "%s: intercept is NULL but opts.fit_intercept = 1", fn);
+    return APX_OK;
+}
+
+/* Solve the prepared problem P (freed here) from the start opts asks for. */
+static apx_status run_prob(const char *fn, apx__enet_prob *P, double alpha, double l1_ratio,
+                           const apx_enet_opts *o, double *W, double *intercept,
+                           apx_enet_info *info) {
+    apx_status st = APX_OK;
+    if (o->warm_start) st = apx__check_finite_vec(fn, "coef (warm start)", W, P->p * P->T);
+    else memset(W, 0, sizeof(double) * (size_t)(P->p * P->T));
+    apx_enet_info local;
+    if (st == APX_OK) st = apx__enet_solve(fn, P, alpha, l1_ratio, o, W, info ? info : &local);
+    if (intercept && (st == APX_OK || st == APX_ENOCONV || st == APX_ECANCELED))
+        apx__enet_intercept(P, W, intercept);
+    apx__enet_prob_free(P);
+    return st;
+}
+
 static apx_status run(const char *fn, apx_dmat X, apx_dmat Y, double alpha, double l1_ratio,
                       const apx_enet_opts *opts, double *W, double *intercept,
                       apx_enet_info *info) {
     apx_enet_opts o = opts ? *opts : apx_enet_opts_default();
-    APX__TRY(apx__enet_check_opts(fn, &o, Y.cols));
-    APX__TRY(apx__enet_check_reg(fn, alpha, l1_ratio));
-    if (!W) return apx__err(APX_EINVAL, "%s: coef is NULL", fn);
-    if (o.fit_intercept && !intercept)
-        return apx__err(APX_EINVAL, "%s: intercept is NULL but opts.fit_intercept = 1", fn);
+    APX__TRY(check_args(fn, &o, Y.cols, alpha, l1_ratio, W, intercept));
     apx__enet_prob P;
     APX__TRY(apx__enet_setup(fn, X, Y, o.fit_intercept, &P));
-    if (o.warm_start) {
-        apx_status st = apx__check_finite_vec(fn, "coef (warm start)", W, P.p * P.T);
-        if (st != APX_OK) {
-            apx__enet_prob_free(&P);
-            return st;
-        }
-    } else
-        memset(W, 0, sizeof(double) * (size_t)(P.p * P.T));
-    apx_enet_info local;
-    apx_status st = apx__enet_solve(fn, &P, alpha, l1_ratio, &o, W, info ? info : &local);
-    if (intercept)
-        for (int64_t t = 0; t < P.T; t++) {
-            double b = P.ymean[t];
-            for (int64_t j = 0; j < P.p; j++) b -= P.xmean[j] * W[j * P.T + t];
-            intercept[t] = o.fit_intercept ? b : 0.0;
-        }
-    apx__enet_prob_free(&P);
-    return st;
+    return run_prob(fn, &P, alpha, l1_ratio, &o, W, intercept, info);
 }
 
 apx_status apx_sparse_enet(apx_dmat X, const double *y, double alpha, double l1_ratio,
@@ -732,4 +831,23 @@ apx_status apx_sparse_multitask_enet(apx_dmat X, apx_dmat Y, double alpha, doubl
         return apx__err(APX_EINVAL, "%s: W must be contiguous (ld = %lld, cols = %lld)", fn,
                         (long long)W.ld, (long long)W.cols);
     return run(fn, X, Y, alpha, l1_ratio, opts, W.data, intercept, info);
+}
+
+apx_status apx_sparse_enet_csr(apx_csr X, const double *y, double alpha, double l1_ratio,
+                               const apx_enet_opts *opts, double *coef, double *intercept,
+                               apx_enet_info *info) {
+    const char *fn = l1_ratio == 1.0 ? "lasso_csr" : "enet_csr";
+    apx_enet_opts o = opts ? *opts : apx_enet_opts_default();
+    if (!y) return apx__err(APX_EINVAL, "%s: y is NULL", fn);
+    APX__TRY(check_args(fn, &o, 1, alpha, l1_ratio, coef, intercept));
+    apx_dmat Y = {(double *)y, X.rows, 1, 1};
+    apx__enet_prob P;
+    APX__TRY(apx__enet_setup_csr(fn, X, Y, o.fit_intercept, &P));
+    return run_prob(fn, &P, alpha, l1_ratio, &o, coef, intercept, info);
+}
+
+apx_status apx_sparse_lasso_csr(apx_csr X, const double *y, double alpha,
+                                const apx_enet_opts *opts, double *coef, double *intercept,
+                                apx_enet_info *info) {
+    return apx_sparse_enet_csr(X, y, alpha, 1.0, opts, coef, intercept, info);
 }

@@ -12,12 +12,45 @@
 #include <stdint.h>
 
 #include "apx/sparse.h"
+#include "apx/sparse_mat.h"
 #include "core/internal.h"
 
 /* ---------------------------------------------------------------- the prepared problem */
 
+typedef struct apx__enet_prob apx__enet_prob;
+
+/* A design format: a table of the three things the engine asks of X, so that the solver
+ * never switches on the format (dense row-major and CSC are the two rows of the table). */
 typedef struct {
-    apx_dmat X;      /* (n,p) the caller's design, row-major, never copied whole */
+    const char *name;
+    /* P->xmean (zeros without an intercept) and P->nrm2 (squared centred column norms);
+     * checks that the values are finite */
+    apx_status (*stats)(const char *fn, apx__enet_prob *P);
+    /* XT (k,n): row c is the centred column F[c] (F sorted); NULL for a format whose
+     * columns are used in place (the three raw operations below instead) */
+    void (*gather)(const apx__enet_prob *P, const int64_t *F, int64_t k, double *XT);
+    /* GT (T,p) = Xc^T R for R task-major (T,n)   // (T,p) = (T,n) x (n,p) */
+    void (*gradient)(const apx__enet_prob *P, const double *RT, double *GT);
+    /* In-place formats only (NULL with gather): operations on the raw, uncentred columns
+     * x_j; the solver applies the centring itself (xc_j = x_j - mu_j 1):
+     *   x_j^T r (n)   // O(nnz of column j) */
+    double (*col_dot)(const apx__enet_prob *P, int64_t j, const double *r);
+    /*   r (n) += a x_j   // O(nnz of column j) */
+    void (*col_axpy)(const apx__enet_prob *P, int64_t j, double a, double *r);
+    /*   raw Gram rows G[i*ld + c] = x_F[i]^T x_F[c], i in [gm,m), c in [0,m)
+     *   // (m-gm, m) = (m-gm, n) x (n, m); F need not be sorted */
+    apx_status (*gram)(const char *fn, const apx__enet_prob *P, const int64_t *F, int64_t m,
+                       int64_t gm, double *G, int64_t ld);
+} apx__design_kind;
+
+extern const apx__design_kind apx__design_dense, apx__design_csc;
+
+struct apx__enet_prob {
+    const apx__design_kind *kind;
+    apx_dmat X;      /* dense: (n,p) the caller's design, row-major, never copied whole */
+    int64_t *cptr;   /* CSC: (p+1) column pointers (owned; the copy built once per fit) */
+    int64_t *crow;   /* CSC: (nnz) row indices, ascending in each column, no duplicates */
+    double *cval;    /* CSC: (nnz) values */
     int64_t n, p, T;
     int fit_intercept;
     double *xmean;   /* (p) column means (zeros without an intercept) */
@@ -25,13 +58,30 @@ typedef struct {
     double *YcT;     /* (T,n) centred targets, task-major */
     double *nrm2;    /* (p) squared norms of the centred columns */
     double yy;       /* ||Yc||_F^2 */
-} apx__enet_prob;
+};
 
 /* Check X (n,p) and Y (n,T) (finite, shapes, 32-bit BLAS sizes) and compute the statistics
  * in one deterministic pass over X (fixed row blocks, summed in block order). */
 apx_status apx__enet_setup(const char *fn, apx_dmat X, apx_dmat Y, int fit_intercept,
                            apx__enet_prob *P);
+/* The same for a CSR X (validated; duplicates summed): builds the CSC copy. */
+apx_status apx__enet_setup_csr(const char *fn, apx_csr X, apx_dmat Y, int fit_intercept,
+                               apx__enet_prob *P);
+/* Validate a CSR design (apx_csr_validate, non-empty, 32-bit BLAS sizes). */
+apx_status apx__enet_csr_check(const char *fn, apx_csr X);
+/* Shared part of the two: checks Y (n,T) against n rows, allocates the statistics and
+ * centres Y (P->n, P->p set by the caller). */
+apx_status apx__enet_setup_targets(const char *fn, apx_dmat Y, int fit_intercept,
+                                   apx__enet_prob *P);
+/* The dense row of the table's stats (common.c). */
+apx_status apx__enet_dense_stats(const char *fn, apx__enet_prob *P);
 void apx__enet_prob_free(apx__enet_prob *P);
+
+/* Write the intercept b_t = ymean_t - xmean^T W[:,t] (0 without an intercept) into b (T). */
+void apx__enet_intercept(const apx__enet_prob *P, const double *W, double *b);
+
+/* Prefix the current error message with "fn: what: " (returns st). */
+apx_status apx__sparse_rewrap(apx_status st, const char *fn, const char *what);
 
 /* Check opts (flags 0/1, tol >= 0, max_epochs >= 1, solver known). */
 apx_status apx__enet_check_opts(const char *fn, const apx_enet_opts *o, int64_t T);

@@ -49,6 +49,7 @@ static void opts_meta(meta_list *l, const apx_train_opts *o) {
     put(l, "ckpt_every", "%lld", (long long)o->ckpt_every);
     put(l, "log_every", "%lld", (long long)o->log_every);
     put(l, "time_budget", "%.17g", o->time_budget);
+    put(l, "opt_settings", "%s", o->opt_settings);
     put(l, "seed", "%llu", (unsigned long long)o->seed);
 }
 
@@ -63,6 +64,7 @@ static void state_meta(meta_list *l, const apx__ckpt_state *s) {
     put(l, "val_loss", "%.17g", s->val_loss);
     put(l, "win_loss", "%.17g", s->win_loss);
     put(l, "win_n", "%lld", (long long)s->win_n);
+    put(l, "accum_now", "%lld", (long long)s->accum);
     put(l, "corpus_path", "%s", s->corpus_path);
     put(l, "corpus_size", "%lld", (long long)s->corpus_size);
     put(l, "corpus_crc32", "%lu", (unsigned long)s->corpus_crc);
@@ -177,6 +179,8 @@ apx_status apx__ckpt_read_opts(const apx_safetensors *st, const char *path, apx_
     APX__TRY(get_i(st, path, "log_every", &o->log_every));
     APX__TRY(get_d(st, path, "time_budget", &o->time_budget));
     APX__TRY(get_u(st, path, "seed", &o->seed));
+    const char *os = get(st, "opt_settings"); /* absent in checkpoints of earlier builds */
+    snprintf(o->opt_settings, sizeof o->opt_settings, "%s", os ? os : "");
     if (apx_train_opts_check(o) != APX_OK)
         return apx__err(APX_EFORMAT, "%s: invalid training options in the metadata (%s)", path,
                         apx_last_error());
@@ -205,9 +209,12 @@ apx_status apx__ckpt_read_state(const apx_safetensors *st, const char *path,
     const char *cp = get(st, "corpus_path");
     if (!cp) return missing(path, "corpus_path");
     snprintf(s->corpus_path, sizeof s->corpus_path, "%s", cp);
+    const char *ac = get(st, "accum_now"); /* absent in checkpoints of earlier builds */
+    s->accum = ac ? strtoll(ac, NULL, 10) : 0;
     s->budget_done = (int)budget;
     s->corpus_crc = (uint32_t)crc;
-    if (s->step < 0 || s->position < 0 || s->tokens < 0 || s->log_bytes < 0 || s->win_n < 0)
+    if (s->step < 0 || s->position < 0 || s->tokens < 0 || s->log_bytes < 0 || s->win_n < 0 ||
+        s->accum < 0)
         return apx__err(APX_EFORMAT, "%s: negative step, position, tokens or log length", path);
     return APX_OK;
 }

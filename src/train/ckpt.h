@@ -18,7 +18,7 @@ enum { CKPT_MAX_META = 48, CKPT_VAL_LEN = 4200 };
 /* Where a run is: everything besides the model, the optimizer and the options. */
 typedef struct {
     int64_t step;        /* optimizer steps done                               */
-    int64_t position;    /* micro-batches drawn (= step * accum)               */
+    int64_t position;    /* micro-batches drawn                                 */
     int64_t tokens;      /* training tokens seen                               */
     int budget_done;     /* plans of `steps` made for the time budget (0..5)    */
     int64_t log_bytes;   /* length of log.jsonl at this checkpoint             */
@@ -26,6 +26,8 @@ typedef struct {
     double val_loss;     /* last validation loss (NaN before the first)         */
     double win_loss;     /* sum of the step losses since the last log line      */
     int64_t win_n;       /* and their count                                     */
+    int64_t accum;       /* micro-batches of the next step (AdAdaGrad grows it; 0: the
+                            options' accum)                                     */
     char corpus_path[4096];
     int64_t corpus_size;
     uint32_t corpus_crc;

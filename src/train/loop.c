@@ -30,6 +30,8 @@ typedef struct {
     double t_start;      /* wall clock at the start of this call */
     int64_t first_step;  /* step at the start of this call */
     int stopped;
+    int64_t max_accum;   /* micro-batches the buffers hold */
+    int64_t last_batch;  /* sequences of the last step */
 } run;
 
 enum { CALIB_STEPS = 6 };
@@ -169,23 +171,24 @@ static apx_status evaluate(run *r) {
 /* ================================================================ one step */
 
 static apx_status train_step(run *r, apx_step_info *info) {
-    int64_t B = r->o.batch, T = apx_gpt_get_config(r->m)->context;
-    for (int64_t j = 0; j < r->o.accum; j++)
+    int64_t B = r->o.batch, T = apx_gpt_get_config(r->m)->context, acc = r->s.accum;
+    for (int64_t j = 0; j < acc; j++)
         APX__TRY(apx_corpus_batch(r->c, r->o.seed ^ APX__DATA_KEY, r->s.position + j, B, T,
                                   r->ids + j * B * T, r->tgt + j * B * T));
     apx_sched sc = schedule_of(&r->o);
     double lr;
     APX__TRY(apx_sched_lr(&sc, r->s.step, &lr));
     double t0 = apx__train_now();
-    APX__TRY(apx_trainer_step(r->tr, r->ids, r->tgt, r->o.accum, B, T, lr,
-                              (uint64_t)r->s.step, info));
+    APX__TRY(apx_trainer_step(r->tr, r->ids, r->tgt, acc, B, T, lr, (uint64_t)r->s.step, info));
     double dt = apx__train_now() - t0;
     r->t_train += dt;
     r->s.elapsed += dt;
     r->s.step++;
-    r->s.position += r->o.accum;
-    r->s.tokens += r->o.accum * B * T;
-    r->tok_call += r->o.accum * B * T;
+    r->s.position += acc;
+    r->s.tokens += acc * B * T;
+    r->tok_call += acc * B * T;
+    r->last_batch = acc * B;
+    r->s.accum = info->next_accum;
     r->s.win_loss += info->loss;
     r->s.win_n++;
     return APX_OK;
@@ -199,8 +202,9 @@ static apx_status after_step(run *r, const apx_step_info *info) {
     APX__TRY(hist_push(&r->th, (double)r->s.step, mean));
     double tps = r->t_train > 0 ? (double)r->tok_call / r->t_train : 0;
     return log_line(r, "{\"step\": %lld, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.5g, "
-                    "\"tokens_per_s\": %.1f, \"elapsed\": %.3f}\n", (long long)r->s.step, mean,
-                    info->lr, info->grad_norm, tps, r->s.elapsed);
+                    "\"tokens_per_s\": %.1f, \"elapsed\": %.3f, \"batch\": %lld}\n",
+                    (long long)r->s.step, mean, info->lr, info->grad_norm, tps, r->s.elapsed,
+                    (long long)r->last_batch);
 }
 
 /* With a time budget, `steps` is planned after the first CALIB_STEPS steps from their
@@ -221,7 +225,7 @@ static void fix_budget(run *r, double t_calib) {
     int64_t done = r->s.step - r->first_step;
     if (r->s.budget_done == 0 && done == CALIB_STEPS) {
         double per_step = t_calib / (CALIB_STEPS - 1); /* the first step is warming up */
-        int64_t tok_step = r->o.accum * r->o.batch * apx_gpt_get_config(r->m)->context;
+        int64_t tok_step = r->s.accum * r->o.batch * apx_gpt_get_config(r->m)->context;
         double eval_tok = r->o.eval_tokens > 0 ? (double)r->o.eval_tokens : (double)r->c->val_size;
         double per_eval = per_step * eval_tok / (double)tok_step / 3.0; /* forward only */
         double evals_per_step = r->o.eval_every > 0 ? 1.0 / (double)r->o.eval_every : 0;
@@ -325,12 +329,27 @@ static apx_status open_files(run *r, int resume) {
     return APX_OK;
 }
 
+/* The trainer, and batch buffers for the most micro-batches a step can take (AdAdaGrad
+ * kinds grow from max(2, accum) up to their max_accum). */
 static apx_status alloc_run(run *r) {
-    int64_t n = r->o.accum * r->o.batch * apx_gpt_get_config(r->m)->context;
+    APX__TRY(apx_trainer_create(r->m, &r->o, &r->tr));
+    apx_optim *opt = apx_trainer_optim(r->tr);
+    r->max_accum = r->o.accum;
+    if (apx_optim_get_kind(opt)->flags & APX_OPTIM_BATCH) {
+        double ma;
+        APX__TRY(apx_optim_settings_get(apx_optim_get_settings(opt), "max_accum", &ma));
+        r->max_accum = APX__MAX(r->o.accum, (int64_t)ma);
+        if (r->s.accum == 0) r->s.accum = APX__MAX(2, r->o.accum);
+    }
+    if (r->s.accum == 0) r->s.accum = r->o.accum;
+    if (r->s.accum > r->max_accum)
+        return apx__err(APX_EINVAL, "train: the checkpoint's %lld micro-batches per step exceed "
+                        "the run's %lld", (long long)r->s.accum, (long long)r->max_accum);
+    int64_t n = r->max_accum * r->o.batch * apx_gpt_get_config(r->m)->context;
     r->ids = malloc((size_t)n * sizeof(int32_t));
     r->tgt = malloc((size_t)n * sizeof(int32_t));
     if (!r->ids || !r->tgt) return apx__err(APX_ENOMEM, "train: cannot allocate the batches");
-    return apx_trainer_create(r->m, &r->o, &r->tr);
+    return APX_OK;
 }
 
 static void free_run(run *r) {

@@ -21,7 +21,18 @@ struct apx_trainer {
     apx_train_opts o;
     apx_optim *opt;
     apx_graph *g;
+    float *gsum;    /* APX_OPTIM_BATCH kinds: the sum of the micro-batch gradients */
+    double eta;     /* and their norm test's eta and max_accum                     */
+    int64_t max_accum;
+    float *hdiag;   /* APX_OPTIM_HESSIAN kinds (Sophia): the Gauss-Newton-Bartlett estimate */
+    int32_t *sampled; /* and the labels drawn from the model (B T)                   */
+    int64_t sampled_cap;
 };
+
+/* Sophia in the loop: a Gauss-Newton-Bartlett estimate every APX__SOPHIA_EVERY steps (the
+ * paper's k = 10). */
+#define APX__SOPHIA_EVERY 10
+#define APX__SOPHIA_KEY 0x5851F42D4C957F2Dull
 
 /* Philox keys of a run with seed s: data order s ^ APX__DATA_KEY, dropout s ^
  * APX__DROPOUT_KEY (the model's initialisation uses s itself, streams = group index). */

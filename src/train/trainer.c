@@ -31,6 +31,8 @@ static apx_status bad(const char *field, double v, const char *rule) {
     return apx__err(APX_EINVAL, "train_opts: %s = %g must be %s", field, v, rule);
 }
 
+static apx_status train_settings(const apx_train_opts *o, apx_optim_settings *s);
+
 apx_status apx_train_opts_check(const apx_train_opts *o) {
     if (!o) return apx__err(APX_EINVAL, "train_opts: opts is NULL");
     if (o->steps < 1) return bad("steps", (double)o->steps, ">= 1");
@@ -56,7 +58,11 @@ apx_status apx_train_opts_check(const apx_train_opts *o) {
     if (o->log_every < 1) return bad("log_every", (double)o->log_every, ">= 1");
     if (!(o->time_budget >= 0 && isfinite(o->time_budget)))
         return bad("time_budget", o->time_budget, ">= 0 and finite");
-    return APX_OK;
+    if (!memchr(o->opt_settings, 0, sizeof o->opt_settings))
+        return apx__err(APX_EINVAL, "train_opts: opt_settings is not terminated within %zu "
+                        "bytes", sizeof o->opt_settings);
+    apx_optim_settings s; /* the kind and its settings must be valid */
+    return train_settings(o, &s);
 }
 
 /* ================================================================ gradient norm */
@@ -102,13 +108,31 @@ static apx_status set_if(apx_optim_settings *s, const char *key, double v) {
     return apx_optim_settings_set(s, key, v);
 }
 
+/* Apply the comma-separated "key=value" pairs of o->opt_settings to s. */
+static apx_status apply_opt_settings(const apx_train_opts *o, apx_optim_settings *s) {
+    char buf[sizeof o->opt_settings];
+    memcpy(buf, o->opt_settings, sizeof buf);
+    buf[sizeof buf - 1] = 0;
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+        APX__TRY(apx_optim_settings_parse(s, kv));
+    return APX_OK;
+}
+
+/* The optimizer settings of the options: the kind's defaults, lr, betas and weight decay
+ * where the kind has them, then opt_settings. */
+static apx_status train_settings(const apx_train_opts *o, apx_optim_settings *s) {
+    APX__TRY(apx_optim_settings_init(o->optimizer, s));
+    APX__TRY(set_if(s, "lr", o->lr));
+    APX__TRY(set_if(s, "beta1", o->beta1));
+    APX__TRY(set_if(s, "beta2", o->beta2));
+    APX__TRY(set_if(s, "weight_decay", o->weight_decay));
+    APX__TRY(set_if(s, "adamw_others", 1)); /* Muon: AdamW for the vectors of the model */
+    return apply_opt_settings(o, s);
+}
+
 static apx_status make_optim(apx_gpt *m, const apx_train_opts *o, apx_optim **out) {
     apx_optim_settings s;
-    APX__TRY(apx_optim_settings_init(o->optimizer, &s));
-    APX__TRY(set_if(&s, "lr", o->lr));
-    APX__TRY(set_if(&s, "beta1", o->beta1));
-    APX__TRY(set_if(&s, "beta2", o->beta2));
-    APX__TRY(set_if(&s, "weight_decay", o->weight_decay));
+    APX__TRY(train_settings(o, &s));
     apx_params *p = apx_gpt_params(m);
     APX__TRY(apx_optim_create(p, &s, out));
     for (int64_t i = 0; i < apx_params_count(p); i++) { /* no decay for vectors */
@@ -117,6 +141,18 @@ static apx_status make_optim(apx_gpt *m, const apx_train_opts *o, apx_optim **ou
         if (pi.ndim < 2) APX__TRY(apx_optim_set_group_scale(*out, i, 1.0, 0.0));
     }
     return APX_OK;
+}
+
+/* For a kind with APX_OPTIM_BATCH: the norm test's settings and the gradient sum. */
+static apx_status batch_init(apx_trainer *t) {
+    if (!(apx_optim_get_kind(t->opt)->flags & APX_OPTIM_BATCH)) return APX_OK;
+    const apx_optim_settings *s = apx_optim_get_settings(t->opt);
+    double ma;
+    APX__TRY(apx_optim_settings_get(s, "eta", &t->eta));
+    APX__TRY(apx_optim_settings_get(s, "max_accum", &ma));
+    t->max_accum = (int64_t)ma;
+    t->gsum = apx_malloc((size_t)apx_params_size(apx_gpt_params(t->m)) * sizeof(float));
+    return t->gsum ? APX_OK : apx__err(APX_ENOMEM, "trainer_create: gradient sum");
 }
 
 apx_status apx_trainer_create(apx_gpt *m, const apx_train_opts *o, apx_trainer **out) {
@@ -130,6 +166,11 @@ apx_status apx_trainer_create(apx_gpt *m, const apx_train_opts *o, apx_trainer *
     t->o = opts;
     apx_status s = make_optim(m, &opts, &t->opt);
     if (s == APX_OK) s = apx_graph_create(NULL, &t->g);
+    if (s == APX_OK) s = batch_init(t);
+    if (s == APX_OK && (apx_optim_get_kind(t->opt)->flags & APX_OPTIM_HESSIAN)) {
+        t->hdiag = apx_malloc((size_t)apx_params_size(apx_gpt_params(m)) * sizeof(float));
+        if (!t->hdiag) s = apx__err(APX_ENOMEM, "trainer_create: Hessian estimate");
+    }
     if (s != APX_OK) {
         apx_trainer_free(t);
         return s;
@@ -140,6 +181,9 @@ apx_status apx_trainer_create(apx_gpt *m, const apx_train_opts *o, apx_trainer *
 
 void apx_trainer_free(apx_trainer *t) {
     if (!t) return;
+    apx_free(t->gsum);
+    apx_free(t->hdiag);
+    free(t->sampled);
     apx_optim_free(t->opt);
     apx_graph_free(t->g);
     free(t);
@@ -147,11 +191,77 @@ void apx_trainer_free(apx_trainer *t) {
 
 apx_optim *apx_trainer_optim(apx_trainer *t) { return t ? t->opt : NULL; }
 
+/* 1 when the optimizer's step uses the linear layers' statistics (MKOR). */
+static int wants_stats(const apx_trainer *t) {
+    return (apx_optim_get_kind(t->opt)->flags & APX_OPTIM_STATS) != 0;
+}
+
+/* Hand the accumulated statistics of every linear layer to the optimizer. */
+static apx_status pass_stats(apx_trainer *t) {
+    for (int64_t i = 0; i < apx_gpt_linear_count(t->m); i++) {
+        apx_gpt_linear_stat ls;
+        APX__TRY(apx_gpt_linear_stat_get(t->m, i, &ls));
+        APX__TRY(apx_optim_set_layer_stats(t->opt, ls.group, ls.a, ls.in, ls.g, ls.out));
+    }
+    return APX_OK;
+}
+
+// sum (n) += g (n); returns |g|^2
+static double add_grad(float *sum, const float *g, int64_t n) {
+    double s = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : s)
+    for (int64_t i = 0; i < n; i++) {
+        sum[i] += g[i];
+        s += (double)g[i] * g[i];
+    }
+    return s;
+}
+
+/* AdAdaGrad's norm test on `accum` micro-batch gradients (their squared norms summing to
+ * sumsq, their mean of norm gnorm): the micro-batches the next step needs. */
+static int64_t norm_test(const apx_trainer *t, int64_t accum, double sumsq, double gnorm) {
+    if (accum < 2) return APX__MIN(2, t->max_accum); /* no variance from one micro-batch */
+    double g2 = gnorm * gnorm, var = fmax(0, sumsq - (double)accum * g2) / (double)(accum - 1);
+    double need = g2 > 0 ? ceil(var / (t->eta * t->eta * g2)) : (double)t->max_accum;
+    return APX__MIN(t->max_accum, APX__MAX(accum, (int64_t)fmin(need, 1e15)));
+}
+
+/* Sophia-G's estimate on micro-batch (ids (B,T)): labels sampled from the model's own
+ * logits, the gradient of the mean loss on them (ghat), hdiag = B T ghat^2 (apx_sophia_gnb).
+ * Leaves the gradient buffer zeroed. */
+static apx_status gnb_estimate(apx_trainer *t, const int32_t *ids, int64_t B, int64_t T,
+                               uint64_t step) {
+    if (t->sampled_cap < B * T) {
+        free(t->sampled);
+        t->sampled = malloc((size_t)(B * T) * sizeof(int32_t));
+        t->sampled_cap = t->sampled ? B * T : 0;
+        if (!t->sampled) return apx__err(APX_ENOMEM, "trainer_step: sampled labels");
+    }
+    apx_params *p = apx_gpt_params(t->m);
+    apx_gpt_forward_opts fo = apx_gpt_forward_opts_default(); /* no dropout: the model's
+                                                                 own predictions */
+    apx_graph_reset(t->g);
+    apx_params_zero_grad(p);
+    apx_tensor *lg, *l;
+    APX__TRY(apx_gpt_forward(t->m, t->g, ids, NULL, B, T, &fo, &lg, NULL));
+    int64_t V = apx_gpt_get_config(t->m)->vocab;
+    APX__TRY(apx_sample_labels(lg->data, B * T, V, t->o.seed ^ APX__SOPHIA_KEY, step,
+                               t->sampled));
+    APX__TRY(apx_ad_cross_entropy(t->g, lg, t->sampled, &l));
+    APX__TRY(apx_ad_backward(t->g, l));
+    int64_t n = apx_params_size(p);
+    APX__TRY(apx_sophia_gnb(apx_params_grad(p), n, B * T, t->hdiag));
+    apx_params_zero_grad(p);
+    return APX_OK;
+}
+
 // forward + backward of micro-batch j (rows [j B, (j+1) B) of ids/targets)
 static apx_status micro_step(apx_trainer *t, const int32_t *ids, const int32_t *targets,
-                             int64_t B, int64_t T, uint64_t dropout_stream, double *loss) {
+                             int64_t B, int64_t T, uint64_t dropout_stream, double stat_scale,
+                             double *loss) {
     apx_gpt_forward_opts fo = apx_gpt_forward_opts_default();
     fo.training = 1;
+    fo.record_stats = wants_stats(t);
     fo.dropout_seed = t->o.seed ^ APX__DROPOUT_KEY;
     fo.dropout_stream = dropout_stream;
     apx_graph_reset(t->g);
@@ -160,7 +270,8 @@ static apx_status micro_step(apx_trainer *t, const int32_t *ids, const int32_t *
     if (!isfinite(l->data[0]))
         return apx__err(APX_ENUMERIC, "trainer_step: the loss is %g", (double)l->data[0]);
     *loss = l->data[0];
-    return apx_ad_backward(t->g, l);
+    APX__TRY(apx_ad_backward(t->g, l));
+    return fo.record_stats ? apx_gpt_stats_accumulate(t->m, stat_scale) : APX_OK;
 }
 
 apx_status apx_trainer_step(apx_trainer *t, const int32_t *ids, const int32_t *targets,
@@ -173,27 +284,40 @@ apx_status apx_trainer_step(apx_trainer *t, const int32_t *ids, const int32_t *t
                         "1 and lr = %g >= 0", (long long)accum, (long long)B, (long long)T, lr);
     apx_params *p = apx_gpt_params(t->m);
     int64_t n = apx_params_size(p), sites = 2 * apx_gpt_get_config(t->m)->n_layer;
+    int refresh_h = t->hdiag && dropout_index % APX__SOPHIA_EVERY == 0;
+    if (refresh_h) APX__TRY(gnb_estimate(t, ids, B, T, dropout_index));
     apx_params_zero_grad(p);
-    double total = 0;
+    apx_gpt_stats_zero(t->m);
+    double total = 0, sumsq = 0; /* sumsq: sum of |g_j|^2 (AdAdaGrad) */
+    if (t->gsum) memset(t->gsum, 0, (size_t)n * sizeof(float));
     for (int64_t j = 0; j < accum; j++) {
         double l = 0;
         uint64_t stream = (dropout_index * (uint64_t)accum + (uint64_t)j) * (uint64_t)sites;
-        APX__TRY(micro_step(t, ids + j * B * T, targets + j * B * T, B, T, stream, &l));
+        if (t->gsum) apx_params_zero_grad(p);
+        APX__TRY(micro_step(t, ids + j * B * T, targets + j * B * T, B, T, stream,
+                            1.0 / (double)accum, &l));
+        if (t->gsum) sumsq += add_grad(t->gsum, apx_params_grad(p), n);
         total += l;
     }
+    if (t->gsum) memcpy(apx_params_grad(p), t->gsum, (size_t)n * sizeof(float));
     if (accum > 1) scale_buf(apx_params_grad(p), n, (float)(1.0 / (double)accum));
     double norm = apx__grad_norm(apx_params_grad(p), n);
+    int64_t next = t->gsum ? norm_test(t, accum, sumsq, norm) : accum;
     if (!isfinite(norm))
         return apx__err(APX_ENUMERIC, "trainer_step: the gradient norm is %g", norm);
     if (t->o.grad_clip > 0) {
         double coef = t->o.grad_clip / (norm + 1e-6);
         if (coef < 1) scale_buf(apx_params_grad(p), n, (float)coef);
     }
-    APX__TRY(apx_optim_step(t->opt, lr));
+    if (wants_stats(t)) APX__TRY(pass_stats(t));
+    if (apx_optim_get_kind(t->opt)->flags & APX_OPTIM_LOSS) /* Normalized LR+GD */
+        APX__TRY(apx_optim_set_loss(t->opt, total / (double)accum));
+    APX__TRY(apx_optim_step_hess(t->opt, lr, refresh_h ? t->hdiag : NULL));
     if (info) {
         info->loss = total / (double)accum;
         info->grad_norm = norm;
         info->lr = lr;
+        info->next_accum = next;
     }
     return APX_OK;
 }

@@ -136,3 +136,155 @@ void adc_run_at(const char *file, int line, adc_case *c) {
     apx_graph_free(g);
     for (int i = 0; i < c->n_in; i++) free(xd[i]), free(xf[i]);
 }
+
+/* ---------------------------------------------------------------- exact HVP check */
+
+typedef struct {
+    adc_case *c;
+    float **xf;      /* the inputs (constant ones are read from here) */
+    const float *wf; /* (ny) */
+    int64_t ny;
+} hvp_ctx;
+
+static apx_status hvp_loss(void *vctx, apx_graph *g, apx_params *p, apx_tensor **loss) {
+    const hvp_ctx *h = vctx;
+    const adc_case *c = h->c;
+    apx_tensor *in[ADC_MAX_IN], *y, *w, *q, *r;
+    for (int i = 0, k = 0; i < c->n_in; i++)
+        ADC_TRY(c->grad[i] ? apx_ad_param(g, p, k++, &in[i])
+                           : apx_ad_tensor_from(g, c->ndim[i], c->shape[i], h->xf[i], 0, &in[i]));
+    ADC_TRY(c->build(c, g, in, &y));
+    if (y->size != h->ny) return APX_ESHAPE;
+    ADC_TRY(apx_ad_tensor_from(g, y->ndim, y->shape, h->wf, 0, &w));
+    ADC_TRY(apx_ad_mul(g, y, y, &q));
+    ADC_TRY(apx_ad_scale(g, q, 0.5f, &q));
+    ADC_TRY(apx_ad_mul(g, y, w, &r));
+    ADC_TRY(apx_ad_add(g, q, r, &q));
+    return apx_ad_sum(g, q, loss);
+}
+
+/* L(theta) = sum(w y + y^2/2) on the double reference; theta fills the grad inputs. */
+static double hvp_ref_loss(const adc_case *c, double **xd, const double *th, const double *w,
+                           double *y, int64_t ny) {
+    for (int i = 0; i < c->n_in; i++)
+        if (c->grad[i])
+            for (int64_t j = 0, n = adc_size(c, i); j < n; j++) xd[i][j] = *th++;
+    c->ref(c, xd, y);
+    double s = 0;
+    for (int64_t i = 0; i < ny; i++) s += w[i] * y[i] + 0.5 * y[i] * y[i];
+    return s;
+}
+
+/* ref (np) = H v by mixed central second differences of the double loss. */
+static void hvp_ref(const adc_case *c, double **xd, const float *theta, const float *v,
+                    int64_t np, const double *w, double *y, int64_t ny, double *ref) {
+    double *th = malloc(sizeof(double) * (size_t)np), h = 1e-4;
+    for (int64_t i = 0; i < np; i++) {
+        double f[4];
+        for (int s = 0; s < 4; s++) {
+            double si = s < 2 ? h : -h, sv = s % 2 ? -h : h;
+            for (int64_t j = 0; j < np; j++) th[j] = theta[j] + sv * v[j] + (j == i ? si : 0);
+            f[s] = hvp_ref_loss(c, xd, th, w, y, ny);
+        }
+        ref[i] = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h);
+    }
+    free(th);
+}
+
+/* The table of the grad inputs (one group each), filled from xf; NULL on failure. */
+static apx_params *hvp_params(const adc_case *c, float **xf) {
+    apx_params *p = NULL;
+    char name[16];
+    if (apx_params_create(&p)) return NULL;
+    for (int i = 0; i < c->n_in; i++) {
+        snprintf(name, sizeof name, "x%d", i);
+        int64_t one = 1; /* a scalar input becomes a group of shape (1) */
+        if (c->grad[i] && apx_params_add(p, name, c->ndim[i] ? c->ndim[i] : 1,
+                                         c->ndim[i] ? c->shape[i] : &one, NULL))
+            goto fail;
+    }
+    if (apx_params_finalize(p)) goto fail;
+    float *d = apx_params_data(p);
+    for (int i = 0; i < c->n_in; i++)
+        if (c->grad[i]) {
+            memcpy(d, xf[i], sizeof(float) * (size_t)adc_size(c, i));
+            d += adc_size(c, i);
+        }
+    return p;
+fail:
+    apx_params_free(p);
+    return NULL;
+}
+
+/* Output size of the op (one build), or -1. */
+static int64_t hvp_out_size(adc_case *c, float **xf) {
+    apx_graph *g = NULL;
+    apx_tensor *in[ADC_MAX_IN], *y = NULL;
+    int64_t ny = -1;
+    apx_status s = apx_graph_create(NULL, &g);
+    for (int i = 0; s == APX_OK && i < c->n_in; i++)
+        s = apx_ad_tensor_from(g, c->ndim[i], c->shape[i], xf[i], 0, &in[i]);
+    if (s == APX_OK && c->build(c, g, in, &y) == APX_OK) ny = y->size;
+    apx_graph_free(g);
+    return ny;
+}
+
+static void hvp_compare(const char *file, int line, adc_case *c, const float *hv,
+                        const double *ref, int64_t np) {
+    double scale = 0, worst = 0, tol = c->hvp_tol > 0 ? c->hvp_tol : 3e-5;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < np; i++) scale = fmax(scale, fabs(ref[i]));
+    for (int64_t i = 0; i < np; i++)
+        if (!(fabs(hv[i] - ref[i]) <= worst)) worst = fabs(hv[i] - ref[i]), bad = i;
+    c->hvp_err = worst / scale;
+    if (!(c->hvp_err <= tol) || !(scale > 0))
+        apx_test_fail(file, line, "%s: exact hvp[%lld] = %.9g, second differences %.9g (rel "
+                      "err %.3g > %.1g, scale %.3g)", c->name, (long long)bad, (double)hv[bad],
+                      ref[bad], c->hvp_err, tol, scale);
+    if (getenv("APX_TEST_VERBOSE"))
+        printf("    %-28s exact hvp rel err %.2e (%lld parameters)\n", c->name, c->hvp_err,
+               (long long)np);
+}
+
+void adc_hvp_run_at(const char *file, int line, adc_case *c) {
+    double *xd[ADC_MAX_IN] = {0};
+    float *xf[ADC_MAX_IN] = {0};
+    for (int i = 0; i < c->n_in; i++) {
+        xd[i] = malloc(sizeof(double) * (size_t)adc_size(c, i));
+        xf[i] = malloc(sizeof(float) * (size_t)adc_size(c, i));
+    }
+    draw_inputs(c, xd, xf);
+    int64_t ny = hvp_out_size(c, xf);
+    apx_params *p = hvp_params(c, xf);
+    apx_graph *g = NULL;
+    if (ny < 1 || !p || apx_graph_create(NULL, &g)) {
+        apx_test_fail(file, line, "%s: hvp setup failed: %s", c->name, apx_last_error());
+    } else {
+        int64_t np = apx_params_size(p);
+        double *w = malloc(sizeof(double) * (size_t)ny), *y = malloc(sizeof(double) * (size_t)ny);
+        double *ref = malloc(sizeof(double) * (size_t)np), *vd = malloc(sizeof(double) * (size_t)np);
+        float *wf = malloc(sizeof(float) * (size_t)ny), *v = malloc(sizeof(float) * (size_t)np);
+        float *hv = malloc(sizeof(float) * (size_t)np);
+        apx_rng_fill_normal(c->seed + 3000, 0, w, ny);
+        for (int64_t i = 0; i < ny; i++) wf[i] = (float)w[i], w[i] = wf[i];
+        apx_rng_fill_normal(c->seed + 3000, 1, vd, np);
+        for (int64_t i = 0; i < np; i++) v[i] = (float)vd[i];
+        hvp_ctx h = {c, xf, wf, ny};
+        apx_hvp_info info = {0, NULL, 0};
+        apx_hvp_opts o = apx_hvp_opts_default();
+        o.method = APX_HVP_EXACT;
+        o.info = &info;
+        apx_status s = apx_ad_hvp(g, p, hvp_loss, &h, v, hv, &o);
+        if (s != APX_OK || !info.exact) {
+            apx_test_fail(file, line, "%s: exact hvp: %s: %s", c->name, apx_strerror(s),
+                          apx_last_error());
+        } else {
+            hvp_ref(c, xd, apx_params_data(p), v, np, w, y, ny, ref);
+            hvp_compare(file, line, c, hv, ref, np);
+        }
+        free(w), free(y), free(ref), free(vd), free(wf), free(v), free(hv);
+    }
+    apx_graph_free(g);
+    apx_params_free(p);
+    for (int i = 0; i < c->n_in; i++) free(xd[i]), free(xf[i]);
+}

@@ -44,11 +44,21 @@ struct adc_case {
     uint64_t seed;
     /* filled by adc_run */
     double fwd_err, grad_err; /* worst error / allowed scale, for reporting           */
+    double hvp_tol;           /* 0: 3e-5 (adc_hvp_run)                               */
+    double hvp_err;           /* filled by adc_hvp_run                               */
 };
 
 /* Run the case; failures are reported with the caller's file and line. */
 void adc_run_at(const char *file, int line, adc_case *c);
 #define ADC_RUN(c) adc_run_at(__FILE__, __LINE__, (c))
+
+/* The exact Hessian-vector product through the op: the inputs with grad[i] = 1 become
+ * parameters, the loss is L = sum(w y + y^2 / 2) (w fixed random), and apx_ad_hvp with
+ * APX_HVP_EXACT (which must not fall back) is checked against H v of the same loss on the
+ * double reference, by mixed central second differences (step 1e-4: error ~1e-8):
+ * max|hv - ref| <= hvp_tol max|ref|. */
+void adc_hvp_run_at(const char *file, int line, adc_case *c);
+#define ADC_HVP(c) adc_hvp_run_at(__FILE__, __LINE__, (c))
 
 /* Numbers of elements of input i. */
 int64_t adc_size(const adc_case *c, int i);

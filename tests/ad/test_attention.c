@@ -1,6 +1,7 @@
 /* tests/ad/test_attention.c: the tiled FlashAttention-style kernel against naive softmax
  * attention in double (causal and not, several heads, T not a multiple of the tiles),
- * gradients by central differences, memory linear in T (arena high-water mark), the counted
+ * gradients by central differences, exact Hessian-vector products against double second
+ * differences, memory linear in T (arena high-water mark), the counted
  * memory traffic against the Theta(N^2 d^2 / M) model of P107, and bad input. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ TEST(ad_attention_grad_small_tiles) {
     o.block_k = 4; /* T = 19: partial tiles on both axes, diagonal tiles of both shapes */
     adc_case c = attn_case("attention causal", &o, 1, 19, 19, 4, 4, 600);
     ADC_RUN(&c);
+    ADC_HVP(&c);
     apx_attention_opts o2 = o;
     o2.causal = 0;
     o2.block_q = 5;
@@ -67,12 +69,14 @@ TEST(ad_attention_grad_small_tiles) {
     o2.scale = 0.3f;
     adc_case c2 = attn_case("attention cross", &o2, 2, 13, 11, 3, 5, 601);
     ADC_RUN(&c2);
+    ADC_HVP(&c2);
     apx_attention_opts o3 = apx_attention_opts_default();
     o3.n_head = 3;
     o3.block_q = 3;
     o3.block_k = 6; /* query tiles smaller than key tiles */
     adc_case c3 = attn_case("attention causal 3 heads", &o3, 2, 10, 10, 2, 3, 602);
     ADC_RUN(&c3);
+    ADC_HVP(&c3);
 }
 
 /* Forward only (no gradient check): bigger shapes, default 64-row tiles, T = 150. */

@@ -119,8 +119,8 @@ static void mlp_data(mlp *m, int ce) {
 }
 
 /* max_i |hv - H v|_i / max_i |H v|_i over three random directions. */
-static double hvp_error(apx_graph *g, apx_params *p, mlp *m, const double *Hm, int order,
-                        double step) {
+static double hvp_error_m(apx_graph *g, apx_params *p, mlp *m, const double *Hm,
+                          apx_hvp_method method, int order, double step, apx_hvp_info *info) {
     double worst = 0;
     for (int r = 0; r < 3; r++) {
         float v[NP], hv[NP];
@@ -130,6 +130,8 @@ static double hvp_error(apx_graph *g, apx_params *p, mlp *m, const double *Hm, i
         apx_hvp_opts o = apx_hvp_opts_default();
         o.order = order;
         o.step = step;
+        o.method = method;
+        o.info = info;
         if (apx_ad_hvp(g, p, mlp_loss, m, v, hv, &o) != APX_OK) return INFINITY;
         for (int i = 0; i < NP; i++) {
             ref[i] = 0;
@@ -140,6 +142,12 @@ static double hvp_error(apx_graph *g, apx_params *p, mlp *m, const double *Hm, i
         worst = fmax(worst, err / scale);
     }
     return worst;
+}
+
+/* The difference method. */
+static double hvp_error(apx_graph *g, apx_params *p, mlp *m, const double *Hm, int order,
+                        double step) {
+    return hvp_error_m(g, p, m, Hm, APX_HVP_DIFF, order, step, NULL);
 }
 
 /* Documented accuracy with the automatic step: ~1e-4 relative (apx/ad.h); the checks allow
@@ -175,6 +183,20 @@ TEST(ad_hvp_matches_exact_hessian) {
         }
         CHECK(e2 < 1e-3);
         CHECK(e4 < 1e-3);
+        /* forward-over-reverse: exact up to float rounding (the reference Hessian is good
+         * to ~1e-10); EXACT and AUTO take it, in one evaluation of the model */
+        apx_hvp_info info = {0, "x", 0}, info2 = {0, "x", 0};
+        double ex = hvp_error_m(g, p, &m, Hm, APX_HVP_EXACT, 2, 0, &info);
+        double ea = hvp_error_m(g, p, &m, Hm, APX_HVP_AUTO, 2, 0, &info2);
+        if (getenv("APX_TEST_VERBOSE"))
+            printf("    hvp %s: forward-over-reverse relative error %.2e\n",
+                   ce ? "cross-entropy" : "quadratic", ex);
+        CHECK(ex < 1e-5 && ea == ex);
+        CHECK(info.exact == 1 && info.fallback_op == NULL && info.gradients == 1);
+        CHECK(info2.exact == 1);
+        apx_hvp_info info3;
+        hvp_error_m(g, p, &m, Hm, APX_HVP_DIFF, 4, 0, &info3);
+        CHECK(info3.exact == 0 && info3.gradients == 4 && info3.fallback_op == NULL);
         /* parameters and gradients restored exactly */
         CHECK(!memcmp(data0, apx_params_data(p), sizeof data0));
         CHECK(!memcmp(grad0, apx_params_grad(p), sizeof grad0));
@@ -200,6 +222,10 @@ TEST(ad_hvp_bad_input) {
     CHECK_STATUS(apx_ad_hvp(g, NULL, mlp_loss, &m, v, hv, &o), APX_EINVAL);
     o.order = 3;
     CHECK_STATUS(apx_ad_hvp(g, p, mlp_loss, &m, v, hv, &o), APX_EINVAL);
+    o = apx_hvp_opts_default();
+    o.method = (apx_hvp_method)3;
+    CHECK_STATUS(apx_ad_hvp(g, p, mlp_loss, &m, v, hv, &o), APX_EINVAL);
+    CHECK(strstr(apx_last_error(), "method"));
     o = apx_hvp_opts_default();
     o.step = -1;
     CHECK_STATUS(apx_ad_hvp(g, p, mlp_loss, &m, v, hv, &o), APX_EINVAL);

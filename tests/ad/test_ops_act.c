@@ -95,6 +95,12 @@ TEST(ad_polyrelu_grad) {
     c5.shape[1][0] = 5;
     c5.grad[0] = 0;
     ADC_RUN(&c5);
+    /* exact Hessian-vector products (inputs kept 0.05 from the kink, beyond the reference's
+     * second-difference steps) */
+    c.away = c1.away = c5.away = 0.05;
+    ADC_HVP(&c);
+    ADC_HVP(&c1);
+    ADC_HVP(&c5);
 }
 
 TEST(ad_activation_bad_input) {
@@ -118,4 +124,129 @@ TEST(ad_activation_bad_input) {
     CHECK(strstr(apx_last_error(), "polyrelu") && strstr(apx_last_error(), "bias"));
     CHECK_OK(apx_ad_polyrelu(g, x, w, NULL, &y));
     apx_graph_free(g);
+}
+
+/* ---------------------------------------------------------------- fast exact GELU */
+
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ad/ad_internal.h"
+
+/* Phi(x) and the GELU derivative Phi(x) + x phi(x) in double (erfc keeps the tail exact). */
+static double phi_d(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
+static double dgelu_d(double x) { return phi_d(x) + x * exp(-0.5 * x * x) / sqrt(2 * M_PI); }
+
+/* Inputs over the whole float range: every 4099th bit pattern (both signs, denormals, up
+ * to FLT_MAX, Inf and NaN patterns), a dense grid on [-16, 16], and the special values. */
+static float *gelu_inputs(int64_t *n) {
+    int64_t cap = (int64_t)(4294967296.0 / 4099) + 40000;
+    float *x = malloc(sizeof(float) * (size_t)cap);
+    int64_t k = 0;
+    for (uint64_t b = 0; b < 4294967296ull; b += 4099) {
+        uint32_t u = (uint32_t)b;
+        memcpy(&x[k++], &u, 4);
+    }
+    for (int i = 0; i <= 32000; i++) x[k++] = -16.0f + (float)i * 0.001f;
+    const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, FLT_MAX, -FLT_MAX, FLT_MIN,
+                        -FLT_MIN, 1e-40f, -1e-40f, -13.0f, -13.5f, -14.0f, 13.5f, -0.7517915f};
+    for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) x[k++] = sp[i];
+    *n = k;
+    return x;
+}
+
+/* |fast - ref| <= rtol |ref| + atol: fast against double, and against the float oracle
+ * (whose 1 + erff(x/sqrt2) loses ~6e-8 absolute to cancellation, hence atol 1.2e-7 |x|). */
+TEST(ad_gelu_fast_kernel) {
+    int64_t n;
+    float *x = gelu_inputs(&n), *yf = malloc(sizeof(float) * n), *yr = malloc(sizeof(float) * n);
+    float *gf = malloc(sizeof(float) * n), *gr = malloc(sizeof(float) * n);
+    float *dy = malloc(sizeof(float) * n);
+    for (int64_t i = 0; i < n; i++) dy[i] = 1.0f, gf[i] = gr[i] = 0.25f;
+    int vec = apx__gelu_forward_fast(n, x, yf);
+    apx__gelu_forward_ref(n, x, yr);
+    apx__gelu_backward_fast(n, x, dy, gf);
+    apx__gelu_backward_ref(n, x, dy, gr);
+    double ef = 0, eo = 0, eg = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (isnan(v) || isinf(v)) { /* same NaN-ness and value as the oracle */
+            bad += (isnan(yf[i]) != isnan(yr[i])) || (!isnan(yr[i]) && yf[i] != yr[i]);
+            bad += (isnan(gf[i]) != isnan(gr[i])) || (!isnan(gr[i]) && gf[i] != gr[i]);
+            continue;
+        }
+        double y = v * phi_d(v), d = fabs(v) > 20 ? (v > 0 ? 1 : 0) : dgelu_d(v);
+        double e1 = fabs(yf[i] - y) / (fabs(y) + 1e-37), e2 = fabs(gf[i] - 0.25 - d);
+        bad += !(fabs(yf[i] - y) <= 5e-7 * fabs(y) + 1e-38);
+        bad += !(fabs(yf[i] - yr[i]) <= 5e-7 * fabs(yr[i]) + 1.2e-7 * fabs(v) + 1e-38);
+        bad += !(e2 <= 5e-7 * fabs(d) + 1e-7);
+        if (fabs(y) > 1e-30) ef = fmax(ef, e1); /* normal range: relative errors */
+        eg = fmax(eg, e2); /* |d| <= 1.13 with a root near -0.75: absolute */
+        eo = fmax(eo, fabs(yf[i] - yr[i]) / (fabs(yr[i]) + fabs(v) + 1e-37));
+    }
+    CHECK(bad == 0);
+    if (bad) printf("  gelu fast: %lld values outside the tolerance\n", (long long)bad);
+    if (getenv("APX_TEST_VERBOSE"))
+        printf("  gelu fast (%s, %lld inputs): forward rel err %.2e vs double (|y| > 1e-30), "
+               "%.2e vs erff (rel to |y|+|x|); backward abs err %.2e\n", vec ? "AVX-512" : "reference", (long long)n,
+               ef, eo, eg);
+    free(x), free(yf), free(yr), free(gf), free(gr), free(dy);
+}
+
+/* ---------------------------------------------------------------- fast tanh GELU */
+
+/* The tanh GELU in double: y = x s, s = sigmoid(2u) from exp(-2|u|) (no cancellation in the
+ * negative tail), and y' = s + 2 x u' s (1 - s). */
+static void gelu_tanh_d(double x, double *y, double *d) {
+    double c = 0.044715, k = sqrt(2 / M_PI), u = k * (x + c * x * x * x), e = exp(-2 * fabs(u));
+    double s = u >= 0 ? 1 / (1 + e) : e / (1 + e), sc = u >= 0 ? e / (1 + e) : 1 / (1 + e);
+    *y = x * s;
+    *d = e > 0 ? s + 2 * x * k * (1 + 3 * c * x * x) * s * sc : s;
+}
+
+/* The AVX-512 tanh GELU against double (relative, with the float rounding of u: the tail
+ * factor exp(2u) inherits ~|2u| ulp) and against the tanhf oracle (whose 1 + tanh(u)
+ * cancels: atol 1.2e-7 |x|), over the same inputs as the exact GELU; NaN/Inf as the oracle. */
+TEST(ad_gelu_tanh_fast_kernel) {
+    int64_t n;
+    float *x = gelu_inputs(&n), *yf = malloc(sizeof(float) * n), *yr = malloc(sizeof(float) * n);
+    float *gf = malloc(sizeof(float) * n), *gr = malloc(sizeof(float) * n);
+    float *dy = malloc(sizeof(float) * n);
+    for (int64_t i = 0; i < n; i++) dy[i] = 1.0f, gf[i] = gr[i] = 0.25f;
+    int vec = apx__gelu_tanh_forward_fast(n, x, yf);
+    apx__gelu_tanh_forward_ref(n, x, yr);
+    apx__gelu_tanh_backward_fast(n, x, dy, gf);
+    apx__gelu_tanh_backward_ref(n, x, dy, gr);
+    double ef = 0, eo = 0, eg = 0;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i], y, d;
+        if (isnan(v) || isinf(v)) {
+            bad += (isnan(yf[i]) != isnan(yr[i])) || (!isnan(yr[i]) && yf[i] != yr[i]);
+            bad += (isnan(gf[i]) != isnan(gr[i])) || (!isnan(gr[i]) && gf[i] != gr[i]);
+            continue;
+        }
+        gelu_tanh_d(v, &y, &d);
+        double u = fabs(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v));
+        double rtol = 5e-7 + 4.0 * FLT_EPSILON * fmin(u, 1e30);
+        /* below y ~ 1e-38 s is a denormal (spacing 2^-149), scaled by |x|; without the
+         * vector path the oracle's own cancellation bound applies */
+        double atol = vec ? 1.5e-45 * (1 + fabs(v)) : 1.2e-7 * fabs(v) + 1e-38;
+        bad += !(fabs(yf[i] - y) <= rtol * fabs(y) + atol);
+        bad += !(fabs(yf[i] - yr[i]) <= 5e-7 * fabs(yr[i]) + 1.2e-7 * fabs(v) + 1e-38);
+        bad += !(fabs(gf[i] - 0.25 - d) <= 5e-7 * fabs(d) + 1e-7);
+        bad += !(fabs(gr[i] - 0.25 - d) <= 5e-7 * fabs(d) + 1e-7 + 1e-6); /* the oracle too */
+        if (fabs(y) > 1e-30) ef = fmax(ef, fabs(yf[i] - y) / fabs(y));
+        eg = fmax(eg, fabs(gf[i] - 0.25 - d));
+        eo = fmax(eo, fabs(yf[i] - yr[i]) / (fabs(yr[i]) + fabs(v) + 1e-37));
+    }
+    CHECK(bad == 0);
+    if (bad) printf("  gelu tanh fast: %lld values outside the tolerance\n", (long long)bad);
+    if (getenv("APX_TEST_VERBOSE"))
+        printf("  gelu tanh fast (%s, %lld inputs): forward rel err %.2e vs double (|y| > "
+               "1e-30), %.2e vs tanhf (rel to |y|+|x|); backward abs err %.2e\n",
+               vec ? "AVX-512" : "reference", (long long)n, ef, eo, eg);
+    free(x), free(yf), free(yr), free(gf), free(gr), free(dy);
 }

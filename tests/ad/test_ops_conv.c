@@ -48,16 +48,19 @@ TEST(ad_conv1d_grad) {
                   .shape = {{2, 4, 9}, {6, 2, 3}, {6}}, .grad = {1, 1, 1}, .ref = ref_conv,
                   .build = build_conv, .ctx = &a, .seed = 500};
     ADC_RUN(&c);
+    ADC_HVP(&c);
     conv_args dw = {1, 0, {{1, 1}, {3, 0}, {1, 1}, 3}}; /* depthwise, as in SSM blocks */
     adc_case c2 = {.name = "conv1d depthwise", .n_in = 2, .ndim = {3, 3},
                    .shape = {{1, 3, 7}, {3, 1, 4}}, .grad = {1, 1}, .ref = ref_conv,
                    .build = build_conv, .ctx = &dw, .seed = 501};
     ADC_RUN(&c2);
+    ADC_HVP(&c2);
     conv_args plain = {1, 1, apx_conv_opts_default()};
     adc_case c3 = {.name = "conv1d plain", .n_in = 3, .ndim = {3, 3, 1},
                    .shape = {{3, 2, 6}, {4, 2, 2}, {4}}, .grad = {0, 1, 1}, .ref = ref_conv,
                    .build = build_conv, .ctx = &plain, .seed = 502};
     ADC_RUN(&c3);
+    ADC_HVP(&c3);
 }
 
 TEST(ad_conv2d_grad) {
@@ -66,11 +69,13 @@ TEST(ad_conv2d_grad) {
                   .shape = {{2, 3, 6, 5}, {4, 3, 3, 2}, {4}}, .grad = {1, 1, 1}, .ref = ref_conv,
                   .build = build_conv, .ctx = &a, .seed = 510};
     ADC_RUN(&c);
+    ADC_HVP(&c);
     conv_args gr = {2, 0, {{1, 1}, {1, 1}, {1, 1}, 2}};
     adc_case c2 = {.name = "conv2d groups 2", .n_in = 2, .ndim = {4, 4},
                    .shape = {{1, 4, 5, 5}, {2, 2, 3, 3}}, .grad = {1, 1}, .ref = ref_conv,
                    .build = build_conv, .ctx = &gr, .seed = 511};
     ADC_RUN(&c2);
+    ADC_HVP(&c2);
 }
 
 TEST(ad_conv_bad_input) {

@@ -56,19 +56,23 @@ TEST(ad_layernorm_rmsnorm_grad) {
                    .shift = {0.5, 1, 0}, .ref = ref_layernorm, .build = build_layernorm,
                    .ctx = &aff, .seed = 200};
     ADC_RUN(&ln);
+    ADC_HVP(&ln);
     adc_case ln2 = {.name = "layernorm plain", .n_in = 1, .ndim = {2}, .shape = {{5, 16}},
                     .grad = {1}, .ref = ref_layernorm, .build = build_layernorm, .ctx = &plain,
                     .seed = 201};
     ADC_RUN(&ln2);
+    ADC_HVP(&ln2);
     adc_case rn = {.name = "rmsnorm", .n_in = 2, .ndim = {3, 1}, .shape = {{2, 3, 7}, {7}},
                    .grad = {1, 1}, .shift = {0.3, 1}, .ref = ref_rmsnorm, .build = build_rmsnorm,
                    .ctx = &aff, .seed = 202};
     ADC_RUN(&rn);
+    ADC_HVP(&rn);
     adc_case rn2 = ln2;
     rn2.name = "rmsnorm plain";
     rn2.ref = ref_rmsnorm;
     rn2.build = build_rmsnorm;
     ADC_RUN(&rn2);
+    ADC_HVP(&rn2);
 }
 
 /* ---------------------------------------------------------------- PolyNorm (P044) */
@@ -101,10 +105,12 @@ TEST(ad_polynorm_grad) {
                   .shape = {{2, 3, 8}, {3}, {1}}, .grad = {1, 1, 1}, .ref = ref_polynorm,
                   .build = build_polynorm, .ctx = &a, .seed = 210};
     ADC_RUN(&c);
+    ADC_HVP(&c);
     adc_case c2 = {.name = "polynorm r=2 nobias", .n_in = 2, .ndim = {2, 1},
                    .shape = {{4, 5}, {2}}, .grad = {1, 1}, .ref = ref_polynorm,
                    .build = build_polynorm, .ctx = &a, .seed = 211};
     ADC_RUN(&c2);
+    ADC_HVP(&c2);
 }
 
 /* The official defaults (weight 1/3, bias 0) on a fixed input: the sum of three RMS-normed
@@ -184,11 +190,13 @@ TEST(ad_powernorm_batch_and_eval_grad) {
                   .shape = {{2, 4, 6}, {6}, {6}}, .grad = {1, 1, 1}, .shift = {0.2, 1, 0},
                   .ref = ref_powernorm, .build = build_powernorm, .ctx = &a, .seed = 220};
     ADC_RUN(&c);
+    ADC_HVP(&c);
     pw_args a0 = a;
     a0.o.group_num = 0;
     c.name = "powernorm batch G=0";
     c.ctx = &a0;
     ADC_RUN(&c);
+    ADC_HVP(&c);
     pw_args ae = a;
     ae.o.mode = APX_POWERNORM_EVAL;
     ae.o.group_num = 1;
@@ -196,6 +204,7 @@ TEST(ad_powernorm_batch_and_eval_grad) {
     c.name = "powernorm eval G=1";
     c.ctx = &ae;
     ADC_RUN(&c);
+    ADC_HVP(&c);
 }
 
 /* Training mode over 4 steps with warmup_iters = 2 (steps 1-2 use batch statistics, then

@@ -141,3 +141,67 @@ TEST(cli_sparse_code_matches_library) {
     REQUIRE_OK(apx_npy_write_dmat(xp, apx_dmat_view(D, 5, 11))); /* dim 11, atoms have 10 */
     CHECK(run_bin("sparse-code '%s' '%s'", xp, dp) == 3);
 }
+
+/* A coordinate .mtx X is fitted as CSR: the same fit as the library's CSR solver on the
+ * same triplets; the JSON says so; the multi-task model refuses it (usage error). */
+TEST(cli_lasso_mtx_as_csr) {
+    NEED_BIN();
+    enum { N = 40, P = 10, NNZ = 80 };
+    int64_t ri[NNZ], ci[NNZ], ip[N + 1], ix[NNZ];
+    double v[NNZ], dv[NNZ], u[2 * NNZ + N], y[N], w[P], b;
+    apx_rng_fill_uniform(301, 0, u, 2 * NNZ);
+    apx_rng_fill_normal(301, 1, v, NNZ);
+    apx_rng_fill_normal(301, 2, y, N);
+    for (int t = 0; t < NNZ; t++) {
+        ri[t] = (int64_t)(u[t] * N);
+        ci[t] = (int64_t)(u[NNZ + t] * P);
+    }
+    REQUIRE_OK(apx_csr_from_coo(N, P, NNZ, ri, ci, v, ip, ix, dv));
+    char xp[512], yp[512], Yp[512];
+    tu_path(xp, sizeof xp, "lasso_X.mtx");
+    tu_path(yp, sizeof yp, "lasso_ymtx.npy");
+    REQUIRE_OK(apx_mtx_write_coo(xp, N, P, NNZ, ri, ci, v));
+    REQUIRE_OK(apx_npy_write_vec(yp, y, N));
+    REQUIRE(run_bin("lasso '%s' '%s' --alpha 0.02 --tol 1e-10 --json", xp, yp) == 0);
+    CHECK(strstr(out_buf, "\"format\": \"csr\"") != NULL);
+    apx_csr A = {N, P, NNZ, ip, ix, dv};
+    apx_enet_opts o = apx_enet_opts_default();
+    o.tol = 1e-10;
+    apx_enet_info info;
+    REQUIRE_OK(apx_sparse_lasso_csr(A, y, 0.02, &o, w, &b, &info));
+    CHECK_NEAR(json_number("gap"), info.gap, 1e-300, 1e-6);
+    CHECK(json_number("nnz") == (double)info.nnz);
+    CHECK_NEAR(json_number("objective"), info.primal, 0, 1e-12);
+    CHECK(run_bin("enet '%s' '%s' --alpha 0.02 --path 3 --json", xp, yp) == 0);
+    CHECK(strstr(out_buf, "\"format\": \"csr\"") != NULL);
+    double Y[2 * N];
+    for (int i = 0; i < N; i++) Y[2 * i] = y[i], Y[2 * i + 1] = -y[i];
+    tu_path(Yp, sizeof Yp, "lasso_Ymtx.npy");
+    REQUIRE_OK(apx_npy_write_dmat(Yp, apx_dmat_view(Y, N, 2)));
+    CHECK(run_bin("lasso '%s' '%s' --alpha 0.02", xp, Yp) == 2);
+}
+
+/* apx mtrl: one seed's nu1 risk equals the library's on the same synthetic model; bad
+ * options are usage errors. */
+TEST(cli_mtrl_matches_library) {
+    NEED_BIN();
+    REQUIRE(run_bin("mtrl --seeds 1 --seed 5 --rule nu1 --dim 20 --sources 8 --stage1 30 "
+                    "--budget 400 --json") == 0);
+    apx_mtrl_synth s;
+    REQUIRE_OK(apx_sparse_mtrl_synth_create(20, 3, 8, 3, 0.3, 5, &s));
+    apx_mtrl_opts o = apx_mtrl_opts_default();
+    o.n_stage1 = 30;
+    o.budget = 400;
+    double beta0[20], nu[8];
+    apx_mtrl_out out = {0};
+    out.beta0 = beta0;
+    out.nu = nu;
+    REQUIRE_OK(apx_sparse_mtrl(20, 8, apx_sparse_mtrl_synth_sample, &s, &o, &out, NULL));
+    CHECK_NEAR(json_number("mean"), apx_sparse_mtrl_synth_risk(&s, beta0), 0, 1e-12);
+    CHECK(strstr(out_buf, "\"nu2\"") == NULL);
+    apx_sparse_mtrl_synth_free(&s);
+    CHECK(run_bin("mtrl --rule nu3") == 2);
+    CHECK(run_bin("mtrl --relevant 4") == 2);
+    CHECK(run_bin("mtrl --stage1 10") == 1); /* < d: the library's EINVAL */
+    CHECK(run_bin("mtrl --help") == 0 && strstr(out_buf, "--budget") && strstr(out_buf, "--rule"));
+}

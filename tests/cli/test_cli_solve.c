@@ -1,5 +1,6 @@
 /* tests/cli/test_cli_solve.c: apx solve on a Matrix Market Laplacian (CSR) and a dense .npy,
- * against the library; no convergence exits 1 but still writes x. */
+ * against the library; no convergence exits 1 but still writes x. apx halpern (P011) and apx
+ * constrained (P073) against the library on the same files, usage and input errors. */
 #include "apx/solve.h"
 #include "test_cli_lstsq.h"
 
@@ -73,4 +74,128 @@ TEST(cli_solve_matches_library) {
     const char *opts[] = {"--method", "--tol", "--atol", "--max-iters", "--precond", "--omega",
                           "--block", "--sp-sketch", "--x0", "--out", "--key"};
     for (int i = 0; i < 11; i++) CHECK(strstr(lq_out, opts[i]) != NULL);
+}
+
+/* ---------------------------------------------------------------- apx halpern (P011) */
+
+TEST(cli_halpern_matches_library) {
+    LQ_NEED_BIN();
+    enum { N = 60, D = 4 };
+    double A[N * D], b[N], x[D];
+    apx_rng_fill_normal(8, 0, A, N * D);
+    apx_rng_fill_normal(8, 1, b, N);
+    char pa[512], pb[512], o[512];
+    REQUIRE_OK(lq_write(apx_dmat_view(A, N, D), "hp_A.npy", pa, sizeof pa));
+    REQUIRE_OK(lq_write(apx_dmat_view(b, N, 1), "hp_b.npy", pb, sizeof pb));
+    tu_path(o, sizeof o, "hp_x.npy");
+    CHECK(lq_run("halpern '%s' '%s' -n 20 --tol 1e-3 --seed 4 -o '%s' --json", pa, pb, o) == 0);
+    apx_fsum_data data;
+    apx_halpern_problem P;
+    REQUIRE_OK(apx_fsum_lstsq(apx_dmat_view(A, N, D), b, 20, &data, &P));
+    apx_halpern_opts ho = apx_halpern_opts_default();
+    ho.tol = 1e-3, ho.seed = 4;
+    apx_halpern_info info;
+    REQUIRE_OK(apx_halpern(&P, NULL, x, &ho, &info));
+    CHECK(lq_json_num(lq_out, "evaluations") == (double)info.evaluations);
+    apx_dmat X;
+    REQUIRE_OK(apx_npy_read_dmat(o, &X));
+    for (int j = 0; j < D; j++) CHECK(X.data[j] == x[j]);
+    apx_dmat_free(&X);
+    // a box, the deterministic method, the monotone setting
+    CHECK(lq_run("halpern '%s' '%s' --lo -0.01 --hi 0.01 --deterministic --setting monotone "
+                 "--tol 1e-4 --json", pa, pb) == 0);
+    CHECK(strstr(lq_out, "\"converged\": true") != NULL);
+    // budget: exit 1, still a summary
+    CHECK(lq_run("halpern '%s' '%s' --tol 1e-12 --max-evals 100 --json", pa, pb) == 1);
+    CHECK(strstr(lq_out, "\"converged\": false") != NULL);
+    // bilinear: B (n p, q) with n = 3 blocks of (2, 2)
+    double B[12], av[6], cv[6];
+    apx_rng_fill_normal(9, 0, B, 12);
+    for (int i = 0; i < 12; i++) B[i] = 0.2 * B[i] + (i % 4 == 0 || i % 4 == 3 ? 1.0 : 0.0);
+    apx_rng_fill_normal(9, 1, av, 6);
+    apx_rng_fill_normal(9, 2, cv, 6);
+    char pB[512], pa2[512], pc2[512];
+    REQUIRE_OK(lq_write(apx_dmat_view(B, 6, 2), "hp_B.npy", pB, sizeof pB));
+    REQUIRE_OK(lq_write(apx_dmat_view(av, 6, 1), "hp_a.npy", pa2, sizeof pa2));
+    REQUIRE_OK(lq_write(apx_dmat_view(cv, 6, 1), "hp_c.npy", pc2, sizeof pc2));
+    CHECK(lq_run("halpern -p bilinear '%s' '%s' '%s' -n 3 --setting monotone --tol 1e-3 --json",
+                 pB, pa2, pc2) == 0);
+    CHECK(lq_json_num(lq_out, "dim") == 4);
+    // usage and input errors
+    CHECK(lq_run("halpern -p bilinear '%s'", pB) == 2);             // no --blocks
+    CHECK(lq_run("halpern -p cubic '%s' '%s'", pa, pb) == 2);
+    CHECK(lq_run("halpern '%s' '%s' --setting strong", pa, pb) == 2);
+    CHECK(lq_run("halpern '%s' '%s' --lo abc", pa, pb) == 2);
+    CHECK(lq_run("halpern '%s' '%s'", pa, pB) == 3);                 // b of the wrong length
+    CHECK(lq_run("halpern '%s' '%s' -n 1000", pa, pb) == 1);         // more blocks than rows
+    CHECK(lq_run("halpern '%s' /nonexistent/b.npy", pa) == 3);
+    CHECK(lq_run("halpern --help") == 0);
+    const char *opts[] = {"--problem", "--blocks", "--setting", "--deterministic", "--tol",
+                          "--eta", "--prob", "--batch", "--inner-step", "--max-evals",
+                          "--max-iters", "--lo", "--hi", "--out"};
+    for (int i = 0; i < 14; i++) CHECK(strstr(lq_out, opts[i]) != NULL);
+}
+
+/* ---------------------------------------------------------------- apx constrained (P073) */
+
+TEST(cli_constrained_matches_library) {
+    LQ_NEED_BIN();
+    enum { N = 40, D = 5, M = 2 };
+    double X[N * D], y[N], C[M * D], e[M], x[D], lam[M], w0[D] = {0};
+    apx_rng_fill_normal(12, 0, X, N * D);
+    apx_rng_fill_normal(12, 1, y, N);
+    for (int i = 0; i < N; i++) y[i] = y[i] >= 0 ? 1 : -1;
+    apx_rng_fill_normal(12, 2, C, M * D);
+    e[0] = 0.3, e[1] = -0.2;
+    char px[512], py[512], pc[512], pe[512], o[512];
+    REQUIRE_OK(lq_write(apx_dmat_view(X, N, D), "cn_X.npy", px, sizeof px));
+    REQUIRE_OK(lq_write(apx_dmat_view(y, N, 1), "cn_y.npy", py, sizeof py));
+    REQUIRE_OK(lq_write(apx_dmat_view(C, M, D), "cn_C.npy", pc, sizeof pc));
+    REQUIRE_OK(lq_write(apx_dmat_view(e, M, 1), "cn_e.npy", pe, sizeof pe));
+    tu_path(o, sizeof o, "cn_x.npy");
+    CHECK(lq_run("constrained '%s' '%s' '%s' '%s' --reg 0.1 --seed 3 -o '%s' --json", px, py, pc,
+                 pe, o) == 0);
+    apx_alm_logreg lr;
+    apx_alm_problem P;
+    REQUIRE_OK(apx_alm_logreg_setup(apx_dmat_view(X, N, D), y, apx_dmat_view(C, M, D), e, 0.1,
+                                    &lr, &P));
+    apx_alm_opts ao = apx_alm_opts_default();
+    ao.seed = 3;
+    apx_alm_info info;
+    REQUIRE_OK(apx_alm_newton(&P, w0, NULL, x, lam, &ao, &info));
+    apx_alm_logreg_free(&lr);
+    CHECK(lq_json_num(lq_out, "iterations") == (double)info.iterations);
+    CHECK(lq_json_num(lq_out, "kkt") <= 1e-8);
+    apx_dmat W;
+    REQUIRE_OK(apx_npy_read_dmat(o, &W));
+    for (int j = 0; j < D; j++) CHECK(W.data[j] == x[j]);
+    apx_dmat_free(&W);
+    // a QP with a known answer: min (1/2)||x||^2 s.t. sum x = 1 -> x = 1/D
+    double Q[D * D] = {0}, q[D] = {0}, ones[D], one[1] = {1};
+    for (int j = 0; j < D; j++) Q[j * D + j] = 1, ones[j] = 1;
+    char pQ[512], pq[512], p1[512], pe1[512];
+    REQUIRE_OK(lq_write(apx_dmat_view(Q, D, D), "cn_Q.npy", pQ, sizeof pQ));
+    REQUIRE_OK(lq_write(apx_dmat_view(q, D, 1), "cn_q.npy", pq, sizeof pq));
+    REQUIRE_OK(lq_write(apx_dmat_view(ones, 1, D), "cn_1.npy", p1, sizeof p1));
+    REQUIRE_OK(lq_write(apx_dmat_view(one, 1, 1), "cn_e1.npy", pe1, sizeof pe1));
+    for (int k = 0; k < 4; k++) {
+        const char *inner[] = {"kaczmarz", "sketch", "gaussian", "direct"};
+        CHECK(lq_run("constrained -p qp '%s' '%s' '%s' '%s' --inner %s -o '%s'", pQ, pq, p1, pe1,
+                     inner[k], o) == 0);
+        REQUIRE_OK(apx_npy_read_dmat(o, &W));
+        for (int j = 0; j < D; j++) CHECK_NEAR(W.data[j], 1.0 / D, 1e-9, 0);
+        apx_dmat_free(&W);
+    }
+    // errors
+    CHECK(lq_run("constrained '%s' '%s' '%s' '%s' --inner lu", px, py, pc, pe) == 2);
+    CHECK(lq_run("constrained -p lp '%s' '%s' '%s' '%s'", px, py, pc, pe) == 2);
+    CHECK(lq_run("constrained '%s' '%s' '%s'", px, py, pc) == 2);
+    CHECK(lq_run("constrained '%s' '%s' '%s' '%s'", px, pe, pc, pe) == 3); // y too short
+    CHECK(lq_run("constrained '%s' '%s' '%s' '%s'", px, px, pc, pe) == 3);
+    CHECK(lq_run("constrained -p qp '%s' '%s' '%s' '%s'", pQ, pq, pc, pe1) == 3);
+    CHECK(lq_run("constrained '%s' '%s' '%s' '%s' --max-iters 1 --json", px, py, pc, pe) == 1);
+    CHECK(lq_run("constrained --help") == 0);
+    const char *opts[] = {"--problem", "--reg", "--inner", "--block", "--tol", "--max-iters",
+                          "--inner-max-iters", "--delta0", "--out"};
+    for (int i = 0; i < 9; i++) CHECK(strstr(lq_out, opts[i]) != NULL);
 }

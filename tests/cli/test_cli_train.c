@@ -112,8 +112,12 @@ TEST(cli_train_bad_input) {
     CHECK(run("train --corpus '%s' --out '%s' " SMALL, shrt, d) == 3);
     CHECK(strstr(err_buf, "context + 1") != NULL);
     CHECK(run("train --out '%s' " SMALL, d) == 2); /* no corpus */
-    CHECK(run("train --corpus '%s' --norm batchnorm " SMALL, corpus) == 2);
+    CHECK(run("train --corpus '%s' --norm groupnorm " SMALL, corpus) == 2);
     CHECK(run("train --corpus '%s' " SMALL " --heads 3", corpus) == 2);
+    CHECK(run("train --corpus '%s' " SMALL " --optimizer mkor --opt-set inv_freq=0", corpus) == 2);
+    CHECK(strstr(err_buf, "inv_freq") != NULL);
+    CHECK(run("train --corpus '%s' " SMALL " --opt-set nope=1", corpus) == 2);
+    CHECK(strstr(err_buf, "unknown setting 'nope'") != NULL);
     CHECK(run("train --corpus '%s' --optimizer nosuch " SMALL, corpus) == 2);
     REQUIRE(run("train --corpus '%s' --out '%s' " SMALL " --stop-at 3", corpus, d) == 0);
     CHECK(run("train --resume '%s' --layers 3", d) == 2); /* another configuration */
@@ -137,4 +141,28 @@ TEST(cli_train_bad_input) {
     CHECK(run("train --help") == 0 && strstr(out_buf, "--resume") && strstr(out_buf, "--minutes"));
     CHECK(run("eval --help") == 0 && strstr(out_buf, "--split"));
     CHECK(run("generate --help") == 0 && strstr(out_buf, "--top-k"));
+}
+
+/* --opt-set reaches the optimizer and is kept by the checkpoint: a resumed run of MKOR with
+ * inv_freq=2 gives the same model file as a straight one, and another inv_freq another. */
+TEST(cli_train_opt_set_resume) {
+    NEED_BIN();
+    char corpus[512], d1[512], d2[512], d3[512], f1[600], f2[600], f3[600];
+    text_file("cli_optset_corpus.txt", 4000, corpus, sizeof corpus);
+    tu_path(d1, sizeof d1, "cli_optset_a");
+    tu_path(d2, sizeof d2, "cli_optset_b");
+    tu_path(d3, sizeof d3, "cli_optset_c");
+    const char *m = "--layers 1 --d-model 16 --heads 2 --context 16 --batch 2 --steps 4 "
+                    "--eval-every 0 --eval-tokens 64 --optimizer mkor --threads 1 -q";
+    REQUIRE(run("train --corpus '%s' --out '%s' %s --opt-set inv_freq=2,stat_decay=0.9",
+                corpus, d1, m) == 0);
+    REQUIRE(run("train --corpus '%s' --out '%s' %s --opt-set inv_freq=2,stat_decay=0.9 "
+                "--stop-at 2", corpus, d2, m) == 0);
+    REQUIRE(run("train --resume '%s' -q --threads 1", d2) == 0);
+    REQUIRE(run("train --corpus '%s' --out '%s' %s --opt-set inv_freq=3", corpus, d3, m) == 0);
+    snprintf(f1, sizeof f1, "%s/model.safetensors", d1);
+    snprintf(f2, sizeof f2, "%s/model.safetensors", d2);
+    snprintf(f3, sizeof f3, "%s/model.safetensors", d3);
+    CHECK(same_file(f1, f2));
+    CHECK(!same_file(f1, f3));
 }

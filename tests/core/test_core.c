@@ -13,6 +13,9 @@ TEST(core_status_strings) {
     CHECK(!strcmp(apx_strerror((apx_status)-1), "unknown status"));
     CHECK(apx__err(APX_EINVAL, "x: %d", 3) == APX_EINVAL);
     CHECK(!strcmp(apx_last_error(), "x: 3"));
+    /* a message may wrap the current one (the argument aliases the message buffer) */
+    CHECK(apx__err(APX_EINVAL, "outer: %s (%d)", apx_last_error(), 4) == APX_EINVAL);
+    CHECK(!strcmp(apx_last_error(), "outer: x: 3 (4)"));
     apx_clear_error();
     CHECK(apx_last_error()[0] == 0);
 }

@@ -375,6 +375,50 @@ TEST(lp_brute_force_and_optimality) {
     apx_dmat_free(&A);
 }
 
+// l_1 optimum for n = 3 by brute force over the vertices (3 interpolated rows, Cramer)
+static double l1_brute3(apx_dmat A, const double *b) {
+    double best = INFINITY;
+    for (int64_t i = 0; i < A.rows; i++)
+        for (int64_t j = i + 1; j < A.rows; j++)
+            for (int64_t k = j + 1; k < A.rows; k++) {
+                const double *u = A.data + i * 3, *v = A.data + j * 3, *w = A.data + k * 3;
+                double det = u[0] * (v[1] * w[2] - v[2] * w[1]) - u[1] * (v[0] * w[2] - v[2] * w[0]) +
+                             u[2] * (v[0] * w[1] - v[1] * w[0]);
+                if (fabs(det) < 1e-9) continue;
+                double x[3];
+                for (int c = 0; c < 3; c++) { // column c replaced by (b_i, b_j, b_k)
+                    double U[3] = {u[0], u[1], u[2]}, V[3] = {v[0], v[1], v[2]},
+                           W[3] = {w[0], w[1], w[2]};
+                    U[c] = b[i], V[c] = b[j], W[c] = b[k];
+                    x[c] = (U[0] * (V[1] * W[2] - V[2] * W[1]) - U[1] * (V[0] * W[2] - V[2] * W[0]) +
+                            U[2] * (V[0] * W[1] - V[1] * W[0])) / det;
+                }
+                double cost = 0;
+                for (int64_t t = 0; t < A.rows; t++) {
+                    const double *a = A.data + t * 3;
+                    cost += fabs(a[0] * x[0] + a[1] * x[1] + a[2] * x[2] - b[t]);
+                }
+                best = fmin(best, cost);
+            }
+    return best;
+}
+
+// A column non-zero in two rows only: the rows of smallest |r| are then linearly dependent,
+// and the exact l_1 finish must pick independent rows (found by P007's coherent matrices)
+TEST(lp_l1_sparse_column_exact) {
+    int64_t m = 40;
+    apx_dmat A = randn(m, 3, 31);
+    double b[40], x[3];
+    for (int64_t i = 0; i < m; i++) A.data[i * 3 + 2] = i < 2 ? 50.0 + i : 0.0;
+    apx_rng_fill_normal(32, 0, b, m);
+    for (int64_t i = 0; i < m; i++) b[i] += A.data[i * 3] + A.data[i * 3 + 1] + 20 * A.data[i * 3 + 2];
+    apx_lp_info info;
+    REQUIRE_OK(apx_regress_lp(A, b, 1.0, x, NULL, &info));
+    CHECK(info.converged);
+    CHECK_NEAR(info.cost, l1_brute3(A, b), 0, 1e-12);
+    apx_dmat_free(&A);
+}
+
 TEST(lp_bad_input) {
     double a[8] = {1, 2, 3, 4, 5, 6, 7, 9}, b[4] = {1, 2, 3, 4}, x[2];
     apx_dmat A = apx_dmat_view(a, 4, 2);
