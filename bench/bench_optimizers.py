@@ -16,7 +16,8 @@ every `--eval-every` steps (eval_tokens 8192). Read from each run's log.jsonl:
     "elapsed" of the log line at that step; evaluation excluded) is within the budget.
 Learning rates: each kind's documented default (the "lr" setting of `apx optim --list`),
 except AdamW's, which takes the main job's 0.002; --sweep instead picks, per kind, the best
-of default x {1/3, 1, 3} on seed 0 at the token budget (the table says which was used).
+of default x --sweep-factors (default 1/3, 1, 3) on seed 0 after --sweep-steps steps
+(default: the token budget); the table says which was used, the JSON keeps every trial.
 AdAdaGrad ("adadagrad") grows its batch, so at the same step count it sees more tokens
 (the "tokens seen" column); its loss is still read at the last evaluation.
 Kinds that need extra inputs get them from the training loop (include/apx/train.h): MKOR
@@ -27,7 +28,6 @@ a few steps: shows that the script works, measures nothing.
 """
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -174,6 +174,10 @@ def main():
     p.add_argument("--eval-tokens", type=int, default=8192)
     p.add_argument("--seconds", type=float, default=0.0)
     p.add_argument("--sweep", action="store_true")
+    p.add_argument("--sweep-steps", type=int, default=0,
+                   help="steps of each sweep run (default: --steps)")
+    p.add_argument("--sweep-factors", default="0.3333333333333333,1,3",
+                   help="multiples of the default lr tried by --sweep")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--corpus")
     p.add_argument("--kinds", help="comma-separated subset of the kinds")
@@ -191,11 +195,14 @@ def main():
     corpus = Path(a.corpus) if a.corpus else build_corpus(work / "corpus.txt")
     lrs = kinds_and_lrs()
     kinds = a.kinds.split(",") if a.kinds else list(lrs)
-    chosen, runs = {}, []
+    chosen, runs, sweeps = {}, [], {}
     for k in kinds:
         lr, how = lrs[k], "default"
         if a.sweep and not a.quick:
-            trials = [train(a.apx, corpus, k, lr * f, 0, a, model, work) for f in (1 / 3, 1, 3)]
+            sa = argparse.Namespace(**{**vars(a), "steps": a.sweep_steps or a.steps})
+            trials = [train(a.apx, corpus, k, lr * float(f), 0, sa, model, work)
+                      for f in a.sweep_factors.split(",")]
+            sweeps[k] = [(t["lr"], t.get("val_loss_tokens")) for t in trials]
             ok = [t for t in trials if t.get("val_loss_tokens") is not None]
             if ok:
                 lr, how = min(ok, key=lambda t: t["val_loss_tokens"])["lr"], "sweep"
@@ -224,7 +231,9 @@ def main():
     res = {"benchmark": "optimizers", "quick": a.quick, "model": model, "steps": a.steps,
            "seeds": a.seeds, "tokens": runs[0].get("tokens_per_step", 0) * a.steps if runs else 0,
            "time_budget_s": seconds, "threads": a.threads, "corpus": str(corpus),
-           "environment": environment({}), "rows": rows, "runs": runs}
+           "environment": environment({}), "rows": rows, "runs": runs,
+           "sweep": {"steps": a.sweep_steps or a.steps, "factors": a.sweep_factors,
+                     "trials": sweeps} if a.sweep else None}
     (out_dir / "optimizers.json").write_text(json.dumps(res, indent=1) + "\n")
     curves = {k: mean_curve([r for r in runs if r["kind"] == k and "error" not in r])
               for k in kinds}

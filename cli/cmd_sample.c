@@ -1,6 +1,7 @@
 /* cli/cmd_sample.c: apx sample A.npy --method M --rows R [--p P] --out DIR: row sampling of
  * A by uniform, leverage, approximate leverage, Lewis-weight, l_p sensitivity, root-leverage,
- * projection-DPP or volume sampling; writes DIR/indices.npy (int64) and DIR/weights.npy.
+ * projection-DPP, volume or (p > 2) leverage + sensitivity mixture sampling; writes
+ * DIR/indices.npy (int64) and DIR/weights.npy.
  * --wls S: the weighted least-squares samplers of P001, on [-1,1] with the Legendre basis
  * (--dim M, no input: points.npy, weights.npy) or on the points of a basis matrix Phi.npy
  * (indices.npy, weights.npy; with --values y.npy also the fit coef.npy). */
@@ -192,11 +193,12 @@ int cmd_sample(int argc, char **argv) {
     sample_args a = {"leverage", NULL, NULL, NULL, NULL, 0, 1.0, 0, 0, 2};
     const cli_opt opts[] = {
         {"--method", "-m", CLI_STR, &a.method, "M", "uniform, leverage, approx-leverage, lewis, "
-         "sensitivity, root-leverage, dpp or volume", 0, 0, 0},
+         "sensitivity, root-leverage, dpp, volume or mixed (leverage + sensitivity, P > 2)", 0,
+         0, 0},
         {"--rows", "-r", CLI_DOUBLE, &a.rows, "R", "rows to sample: the expected count for the "
          "score methods, exactly R for volume, n (or 0) for dpp", 0, 1, 0},
         {"--p", NULL, CLI_DOUBLE, &a.p, "P", "the l_p of lewis (0 < P < 4), sensitivity and "
-         "root-leverage (P >= 1)", 0, 1, 0},
+         "root-leverage (P >= 1) and mixed (P > 2)", 0, 1, 0},
         {"--out", "-o", CLI_STR, &a.out, "DIR", "write DIR/indices.npy (int64) and "
          "DIR/weights.npy; without it the pairs are printed", 0, 0, 0},
         {"--key", NULL, CLI_STR, &a.key, "NAME", "member of an .npz input", 0, 0, 0},
@@ -218,7 +220,7 @@ int cmd_sample(int argc, char **argv) {
     cli_spec spec = {"sample", "A.npy --method M --rows R [--p P] [--out DIR] [options]\n"
                      "       apx sample [Phi.npy] --wls S [--dim M] --out DIR [options]",
                      "Row sampling: leverage, Lewis, l_p sensitivity, root-leverage, DPP, "
-                     "volume, uniform.",
+                     "volume, uniform, leverage + sensitivity mixture.",
                      details, "seed of the sample", opts, (int)(sizeof opts / sizeof opts[0]),
                      0, 1};
     cli_common c;

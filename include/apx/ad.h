@@ -249,7 +249,8 @@ apx_status apx_ad_polynorm(apx_graph *g, apx_tensor *x, apx_tensor *weight, apx_
  *         reference does: if it < warmup_iters, running = running*(it-1)/it + psi2/it; then
  *         always running = alpha_fwd*running + (1-alpha_fwd)*psi2. The backward is the
  *         approximate one: g = dy*gamma, gt = g - (1-alpha_bkw)*ema_gz*z, then
- *         ema_gz += mean over tokens of gt*z, and dx = gt / sqrt(psi2 + eps).
+ *         ema_gz += mean over tokens of gt*z, and dx = gt / sqrt(psi2 + eps). Not being
+ *         a gradient, it has no exact Hessian-vector rule (apx_ad_hvp: differences).
  *  EVAL:  phi = state->running_phi (not updated); backward is exact for fixed phi.
  * gamma, beta: (C) tensors (learnable), or NULL for 1 and 0. */
 typedef enum {

@@ -326,11 +326,14 @@ typedef enum {
     APX_SAMPLE_ROOT_LEVERAGE = 5,   /* scores: tau_i^(p/2) */
     APX_SAMPLE_DPP = 6,             /* projection DPP of Q (A = Q R): exactly n rows */
     APX_SAMPLE_VOLUME = 7,          /* volume sampling of exactly m_target rows */
+    APX_SAMPLE_MIXED = 8,           /* p > 2 only: scores tau_i / sum tau + s_i / sum s, the
+                                       sum of the normalized leverage and exact l_p
+                                       sensitivity distributions (P007's mixture) */
     APX_SAMPLE_COUNT
 } apx_sample_method;
 
 /* "uniform", "leverage", "approx-leverage", "lewis", "sensitivity", "root-leverage", "dpp",
- * "volume"; NULL when out of range. */
+ * "volume", "mixed"; NULL when out of range. */
 const char *apx_sample_method_name(apx_sample_method m);
 /* Parse a name (also with '_' for '-'); APX_EINVAL naming the text otherwise. */
 apx_status apx_sample_method_parse(const char *text, apx_sample_method *m);
@@ -340,10 +343,10 @@ apx_status apx_sample_method_parse(const char *text, apx_sample_method *m);
  * size <= m_target); DPP takes exactly n rows (m_target must be n, or 0 for n) and VOLUME
  * exactly m_target rows, both weighted by the inverse inclusion probabilities. idx and wt
  * (capacity N) get the kept rows (ascending for the score methods, in drawn order for DPP
- * and VOLUME) and weights; *kept their number. p: the l_p of LEWIS, SENSITIVITY and
- * ROOT_LEVERAGE (ignored otherwise).
+ * and VOLUME) and weights; *kept their number. p: the l_p of LEWIS, SENSITIVITY,
+ * ROOT_LEVERAGE and MIXED (ignored otherwise).
  * Errors: those of the score's function, APX_EINVAL (m_target < 1 or not an integer in
- * [n, N] for VOLUME, bad method, NULL outputs). */
+ * [n, N] for VOLUME, MIXED with p <= 2 or not finite, bad method, NULL outputs). */
 apx_status apx_sketch_sample(apx_dmat A, apx_sample_method method, double m_target, double p,
                              uint64_t seed, int64_t *idx, double *wt, int64_t *kept);
 

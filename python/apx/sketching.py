@@ -292,7 +292,7 @@ def lewis_weights(A, p, max_iters=100, tol=1e-10):
 
 
 SAMPLE_METHODS = {"uniform": 0, "leverage": 1, "approx-leverage": 2, "lewis": 3,
-                  "sensitivity": 4, "root-leverage": 5, "dpp": 6, "volume": 7}
+                  "sensitivity": 4, "root-leverage": 5, "dpp": 6, "volume": 7, "mixed": 8}
 
 
 def sample_methods():
@@ -315,9 +315,10 @@ def sample_rows(scores, m, seed=0, method=None, p=1.0):
       probability q_i = min(1, m s_i / sum s) and weighted 1/q_i.
     sample_rows(A, m, seed=0, method=..., p=1.0): A (N, n); the scores of `method`:
       "uniform", "leverage", "approx-leverage", "lewis" (l_p Lewis weights), "sensitivity"
-      (exact l_p sensitivities), "root-leverage" (tau^(p/2)); or "dpp" (projection DPP of A's
-      column space: exactly n rows; m must be n or 0) and "volume" (volume sampling of exactly
-      m rows), weighted by the inverse inclusion probabilities.
+      (exact l_p sensitivities), "root-leverage" (tau^(p/2)), "mixed" (p > 2 only:
+      tau / sum tau + s / sum s, the leverage + sensitivity mixture); or "dpp" (projection
+      DPP of A's column space: exactly n rows; m must be n or 0) and "volume" (volume
+      sampling of exactly m rows), weighted by the inverse inclusion probabilities.
 
     Returns (idx, weights): the kept rows (ascending for the score methods, in drawn order
     for dpp and volume) and their weights, so that sum_kept w_i |a_i x|^p estimates

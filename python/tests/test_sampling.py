@@ -151,7 +151,7 @@ def test_sample_rows_methods():
     lev = (np.linalg.qr(A)[0] ** 2).sum(1)
     for meth in sk.sample_methods():
         m = 4 if meth == "dpp" else 60
-        idx, wt = sk.sample_rows(A, m, seed=3, method=meth, p=1.0)
+        idx, wt = sk.sample_rows(A, m, seed=3, method=meth, p=3.0 if meth == "mixed" else 1.0)
         assert len(idx) == len(wt) and np.all(wt >= 1) and np.all((idx >= 0) & (idx < 400))
         if meth in ("dpp", "volume"):
             assert len(idx) == m and len(set(idx)) == m
@@ -165,6 +165,55 @@ def test_sample_rows_methods():
     i3, w3 = sk.sensitivity_sample(A, 60, p=1.0, seed=3)
     i4, w4 = sk.sample_rows(A, 60, seed=3, method="sensitivity", p=1.0)
     np.testing.assert_array_equal(i3, i4)
+
+
+def test_mixed_scores_are_leverage_plus_sensitivity():
+    """method "mixed" (p > 2): q = min(1, m sc / sum sc) with sc = tau / sum tau + s / sum s,
+    tau from NumPy's QR, s the l_3 sensitivities (checked against BFGS above)."""
+    A = coherent(300, 4, seed=6)
+    tau = (np.linalg.qr(A)[0] ** 2).sum(1)
+    s = sk.lp_sensitivities(A, 3.0)
+    sc = tau / tau.sum() + s / s.sum()
+    idx, wt = sk.sample_rows(A, 50, seed=2, method="mixed", p=3.0)
+    q = np.minimum(1, 50 * sc / sc.sum())
+    np.testing.assert_allclose(wt, 1 / q[idx], rtol=1e-9)
+    idx2, _ = sk.sample_rows(sc, 50, seed=2)
+    np.testing.assert_array_equal(idx, idx2)
+    assert {0, 1, 2} <= set(idx.tolist())  # the heavy rows have q = 1
+
+
+def test_mixed_sampling_l3_regression_beats_uniform():
+    """p = 3, coherent A: regression on a mixed sample of m rows costs <= 1.2 OPT (OPT by
+    SciPy's BFGS on the smooth convex ||A x - b||_3^3); uniform with the same m does not."""
+    N, d = 1000, 5
+    A, b = coherent_regression(N, d, seed=23)
+    b = A @ np.r_[np.ones(d - 1), 20.0] + rng(24).uniform(-1, 1, N)
+
+    def cost3(x):
+        return np.sum(np.abs(A @ x - b) ** 3) ** (1 / 3)
+
+    def f(x):
+        r = A @ x - b
+        return np.sum(np.abs(r) ** 3), 3 * A.T @ (np.abs(r) * r)
+
+    x0 = np.linalg.lstsq(A, b, rcond=None)[0]
+    opt = cost3(optimize.minimize(f, x0, jac=True, method="BFGS", options={"gtol": 1e-10}).x)
+    _, full = sk.sampled_lp_regression(A, b, 3.0, m=N, method="uniform")
+    assert full["cost"] == pytest.approx(opt, rel=1e-6)
+    m = 80
+    rm, ru = [], []
+    for seed in range(5):
+        _, im = sk.sampled_lp_regression(A, b, 3.0, m=m, method="mixed", seed=seed)
+        rm.append(im["cost"] / opt)
+        try:
+            _, iu = sk.sampled_lp_regression(A, b, 3.0, m=m, method="uniform", seed=seed)
+            ru.append(iu["cost"] / opt)
+        except apx.Error:  # a sample without the heavy rows is rank deficient
+            ru.append(np.inf)
+    print(f"P007 mixed p=3 n={N} d={d}: m = {m}, mixed ratios max {max(rm):.4f}, uniform "
+          f"median {np.median(ru):.3f}")
+    assert max(rm) <= 1.2
+    assert np.median(ru) > 1.5
 
 
 # ---------------------------------------------------------------- DPP and volume (P001)
@@ -286,6 +335,10 @@ def test_sampling_errors():
         sk.sensitivity_bounds(A, 1.0, "sqrt")
     with pytest.raises(apx.Error, match="method"):
         sk.sample_rows(A, 5, method="gaussian")
+    with pytest.raises(apx.Error, match="p > 2"):
+        sk.sample_rows(A, 5, method="mixed", p=2.0)
+    with pytest.raises(apx.Error, match="p > 2"):
+        sk.sampled_lp_regression(A[:, :2], A[:, 2], 1.0, m=10, method="mixed")
     with pytest.raises(apx.Error):
         sk.sample_rows(A, 5, method="dpp")
     with pytest.raises(apx.Error):

@@ -431,15 +431,21 @@ static void bwd_pair(const attn_geom *a, const attn_task *t, const bwd_ws *w, in
     tile_ptx(br, bc, Dk, a->scale, w->dS, w->Q, w->dK);
 }
 
+// K (bc,Dk), Kt (Dk,bc), Vt (Dv,bc) = a key tile's rows of k (., ck) and v (., cv)
+static void load_key_tile(int64_t bc, int64_t Dk, int64_t Dv, const float *k, int64_t ck,
+                          const float *v, int64_t cv, float *K, float *Kt, float *Vt) {
+    load_rows(bc, Dk, k, ck, 1.0f, K);
+    load_rows_t(bc, Dk, k, ck, Kt);
+    load_rows_t(bc, Dv, v, cv, Vt);
+}
+
 // dq, dk, dv of one (b,h), key tiles outer (dK, dV stay in the tile), query tiles inner
 static void attn_bwd_task(const attn_geom *a, const attn_task *t, float *ws, int64_t io[2]) {
     int64_t Dk = a->Dk, Dv = a->Dv, ck = a->H * Dk, cv = a->H * Dv;
     bwd_ws w = split_bwd_ws(a, ws);
     for (int64_t j0 = 0; j0 < a->Tk; j0 += a->bbk) {
         int64_t bc = APX__MIN(a->bbk, a->Tk - j0);
-        load_rows(bc, Dk, t->k + j0 * ck, ck, 1.0f, w.K);
-        load_rows_t(bc, Dk, t->k + j0 * ck, ck, w.Kt);
-        load_rows_t(bc, Dv, t->v + j0 * cv, cv, w.Vt);
+        load_key_tile(bc, Dk, Dv, t->k + j0 * ck, ck, t->v + j0 * cv, cv, w.K, w.Kt, w.Vt);
         io[0] += bc * (Dk + Dv);
         memset(w.dK, 0, (size_t)(bc * Dk) * sizeof(float));
         memset(w.dV, 0, (size_t)(bc * Dv) * sizeof(float));
@@ -587,9 +593,29 @@ static int64_t head_off(const attn_geom *a, int64_t b, int64_t h, int64_t T, int
     return b * T * a->H * D + h * D;
 }
 
+static float *gtan_of(apx_tensor *t, int64_t off) {
+    return t->requires_grad && t->gtan_ ? t->gtan_ + off : NULL;
+}
+
+/* The pointers of task (b, h) for the R-op passes: values, tangents, mu, and those of what
+ * exists so far of dO, tdO, tO (= ty) and the inputs' gradient tangents. */
+static void rop_task_of(const attn_geom *a, apx__node *n, int64_t task, attn_task *t,
+                        attn_ttask *u) {
+    apx_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out;
+    int64_t b = task / a->H, h = task % a->H;
+    int64_t oq = head_off(a, b, h, a->Tq, a->Dk), ok = head_off(a, b, h, a->Tk, a->Dk);
+    int64_t ov = head_off(a, b, h, a->Tk, a->Dv), oo = head_off(a, b, h, a->Tq, a->Dv);
+    *t = task_of(a, b, h, q->data, k->data, v->data);
+    t->o = y->data + oo, t->L = a->lse + task * a->Tq;
+    t->dO = y->grad ? y->grad + oo : NULL;
+    *u = (attn_ttask){q->tan_ + oq, k->tan_ + ok, v->tan_ + ov,
+                      y->gtan_ ? y->gtan_ + oo : NULL, y->tan_ + oo, y->tan_ + oo,
+                      a->mu + task * a->Tq, gtan_of(q, oq), gtan_of(k, ok), gtan_of(v, ov),
+                      NULL};
+}
+
 static apx_status attn_jvp(apx_graph *g, apx__node *n) {
     attn_geom *a = n->saved;
-    apx_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out;
     float *ty = apx__out_tan(g, n);
     a->mu = apx__arena_alloc(g, "attention", (size_t)(a->B * a->H * a->Tq) * sizeof(float));
     apx__mark mk = apx__arena_mark(g);
@@ -598,14 +624,9 @@ static apx_status attn_jvp(apx_graph *g, apx__node *n) {
     if (!ty || !a->mu || !ws) return APX_ENOMEM;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < nt; task++) {
-        int64_t b = task / a->H, h = task % a->H;
-        int64_t oq = head_off(a, b, h, a->Tq, a->Dk), ok = head_off(a, b, h, a->Tk, a->Dk);
-        int64_t ov = head_off(a, b, h, a->Tk, a->Dv), oo = head_off(a, b, h, a->Tq, a->Dv);
-        attn_task t = task_of(a, b, h, q->data, k->data, v->data);
-        t.o = y->data + oo;
-        t.L = a->lse + task * a->Tq;
-        attn_ttask u = {q->tan_ + oq, k->tan_ + ok, v->tan_ + ov, NULL, NULL, ty + oo,
-                        a->mu + task * a->Tq, NULL, NULL, NULL, NULL};
+        attn_task t;
+        attn_ttask u;
+        rop_task_of(a, n, task, &t, &u);
         attn_jvp_task(a, &t, &u, ws + thread_id() * wsz);
     }
     apx__arena_release(g, mk);
@@ -679,12 +700,8 @@ static void attn_rback_task(const attn_geom *a, const attn_task *t, const attn_t
     rb_ws w = split_rback_ws(a, ws);
     for (int64_t j0 = 0; j0 < a->Tk; j0 += a->bbk) {
         int64_t bc = APX__MIN(a->bbk, a->Tk - j0);
-        load_rows(bc, Dk, t->k + j0 * ck, ck, 1.0f, w.K);
-        load_rows_t(bc, Dk, t->k + j0 * ck, ck, w.Kt);
-        load_rows(bc, Dk, u->tk + j0 * ck, ck, 1.0f, w.tK);
-        load_rows_t(bc, Dk, u->tk + j0 * ck, ck, w.tKt);
-        load_rows_t(bc, Dv, t->v + j0 * cv, cv, w.Vt);
-        load_rows_t(bc, Dv, u->tv + j0 * cv, cv, w.tVt);
+        load_key_tile(bc, Dk, Dv, t->k + j0 * ck, ck, t->v + j0 * cv, cv, w.K, w.Kt, w.Vt);
+        load_key_tile(bc, Dk, Dv, u->tk + j0 * ck, ck, u->tv + j0 * cv, cv, w.tK, w.tKt, w.tVt);
         memset(w.tdK, 0, (size_t)(bc * Dk) * sizeof(float));
         memset(w.tdV, 0, (size_t)(bc * Dv) * sizeof(float));
         int64_t istart = a->causal ? j0 / a->bbq * a->bbq : 0;
@@ -713,23 +730,15 @@ static void attn_trowdot(const attn_geom *a, const attn_task *t, const attn_ttas
     }
 }
 
-static float *gtan_of(apx_tensor *t) { return t->requires_grad ? t->gtan_ : NULL; }
-
 static void attn_rback_all(const attn_geom *a, apx__node *n, float *D, float *ws) {
-    apx_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out;
     int64_t nt = a->B * a->H, wsz = rback_ws_floats(a);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < nt; task++) {
-        int64_t b = task / a->H, h = task % a->H;
-        int64_t oq = head_off(a, b, h, a->Tq, a->Dk), ok = head_off(a, b, h, a->Tk, a->Dk);
-        int64_t ov = head_off(a, b, h, a->Tk, a->Dv), oo = head_off(a, b, h, a->Tq, a->Dv);
-        attn_task t = task_of(a, b, h, q->data, k->data, v->data);
-        t.o = y->data + oo, t.dO = y->grad + oo, t.L = a->lse + task * a->Tq;
+        attn_task t;
+        attn_ttask u;
+        rop_task_of(a, n, task, &t, &u);
         t.D = D + 2 * task * a->Tq;
-        attn_ttask u = {q->tan_ + oq, k->tan_ + ok, v->tan_ + ov, y->gtan_ + oo, y->tan_ + oo,
-                        NULL, a->mu + task * a->Tq, gtan_of(q) ? q->gtan_ + oq : NULL,
-                        gtan_of(k) ? k->gtan_ + ok : NULL, gtan_of(v) ? v->gtan_ + ov : NULL,
-                        t.D + a->Tq};
+        u.tD = t.D + a->Tq;
         attn_trowdot(a, &t, &u, D + 2 * task * a->Tq, D + (2 * task + 1) * a->Tq);
         attn_rback_task(a, &t, &u, ws + thread_id() * wsz);
     }

@@ -186,56 +186,50 @@ static AVX512 void gelu_tanh_backward_avx512(int64_t n, const float *x, const fl
 /* Blocks of ACT_BLOCK elements are shared by the threads above ACT_PAR elements. */
 enum { ACT_BLOCK = 4096, ACT_PAR = 1 << 15 };
 
+/* Run a vector kernel over blocks (threads share them above ACT_PAR elements) when the CPU
+ * has AVX-512, else the reference; 1 when the vector kernel ran. */
+typedef void (*act_fwd_fn)(int64_t n, const float *x, float *y);
+typedef void (*act_bwd_fn)(int64_t n, const float *x, const float *dy, float *gx);
+
+static int run_fwd(act_fwd_fn vec, act_fwd_fn ref, int64_t n, const float *x, float *y) {
+    if (vec && apx__have_avx512()) {
+#pragma omp parallel for schedule(static) if (n > ACT_PAR)
+        for (int64_t b = 0; b < n; b += ACT_BLOCK) vec(APX__MIN(ACT_BLOCK, n - b), x + b, y + b);
+        return 1;
+    }
+    ref(n, x, y);
+    return 0;
+}
+
+static int run_bwd(act_bwd_fn vec, act_bwd_fn ref, int64_t n, const float *x, const float *dy,
+                   float *gx) {
+    if (vec && apx__have_avx512()) {
+#pragma omp parallel for schedule(static) if (n > ACT_PAR)
+        for (int64_t b = 0; b < n; b += ACT_BLOCK)
+            vec(APX__MIN(ACT_BLOCK, n - b), x + b, dy + b, gx + b);
+        return 1;
+    }
+    ref(n, x, dy, gx);
+    return 0;
+}
+
+#if APX_FAST_AD
+#define VEC(f) f
+#else
+#define VEC(f) NULL
+#endif
+
 int apx__gelu_forward_fast(int64_t n, const float *x, float *y) {
-#if APX_FAST_AD
-    if (apx__have_avx512()) {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR)
-        for (int64_t b = 0; b < n; b += ACT_BLOCK)
-            gelu_forward_avx512(APX__MIN(ACT_BLOCK, n - b), x + b, y + b);
-        return 1;
-    }
-#endif
-    apx__gelu_forward_ref(n, x, y);
-    return 0;
+    return run_fwd(VEC(gelu_forward_avx512), apx__gelu_forward_ref, n, x, y);
 }
-
 int apx__gelu_backward_fast(int64_t n, const float *x, const float *dy, float *gx) {
-#if APX_FAST_AD
-    if (apx__have_avx512()) {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR)
-        for (int64_t b = 0; b < n; b += ACT_BLOCK)
-            gelu_backward_avx512(APX__MIN(ACT_BLOCK, n - b), x + b, dy + b, gx + b);
-        return 1;
-    }
-#endif
-    apx__gelu_backward_ref(n, x, dy, gx);
-    return 0;
+    return run_bwd(VEC(gelu_backward_avx512), apx__gelu_backward_ref, n, x, dy, gx);
 }
-
 int apx__gelu_tanh_forward_fast(int64_t n, const float *x, float *y) {
-#if APX_FAST_AD
-    if (apx__have_avx512()) {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR)
-        for (int64_t b = 0; b < n; b += ACT_BLOCK)
-            gelu_tanh_forward_avx512(APX__MIN(ACT_BLOCK, n - b), x + b, y + b);
-        return 1;
-    }
-#endif
-    apx__gelu_tanh_forward_ref(n, x, y);
-    return 0;
+    return run_fwd(VEC(gelu_tanh_forward_avx512), apx__gelu_tanh_forward_ref, n, x, y);
 }
-
 int apx__gelu_tanh_backward_fast(int64_t n, const float *x, const float *dy, float *gx) {
-#if APX_FAST_AD
-    if (apx__have_avx512()) {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR)
-        for (int64_t b = 0; b < n; b += ACT_BLOCK)
-            gelu_tanh_backward_avx512(APX__MIN(ACT_BLOCK, n - b), x + b, dy + b, gx + b);
-        return 1;
-    }
-#endif
-    apx__gelu_tanh_backward_ref(n, x, dy, gx);
-    return 0;
+    return run_bwd(VEC(gelu_tanh_backward_avx512), apx__gelu_tanh_backward_ref, n, x, dy, gx);
 }
 
 // y (n) = act(x (n))

@@ -1,6 +1,6 @@
 /* sample.c: row sampling of a matrix by method (uniform, leverage, approximate leverage,
- * Lewis weights, l_p sensitivities, root leverage, projection DPP, volume) and l_p
- * regression on such a sample (P007). */
+ * Lewis weights, l_p sensitivities, root leverage, projection DPP, volume, the leverage +
+ * sensitivity mixture for p > 2) and l_p regression on such a sample (P007). */
 #include <string.h>
 #include <time.h>
 
@@ -9,7 +9,7 @@
 
 static const char *method_names[APX_SAMPLE_COUNT] = {
     "uniform", "leverage", "approx-leverage", "lewis", "sensitivity", "root-leverage", "dpp",
-    "volume"};
+    "volume", "mixed"};
 
 const char *apx_sample_method_name(apx_sample_method m) {
     return (m >= 0 && m < APX_SAMPLE_COUNT) ? method_names[m] : NULL;
@@ -25,7 +25,25 @@ apx_status apx_sample_method_parse(const char *text, apx_sample_method *m) {
             if (!strcmp(buf, method_names[k])) return *m = (apx_sample_method)k, APX_OK;
     }
     return apx__err(APX_EINVAL, "sample_method_parse: unknown method '%s' (uniform, leverage, "
-                    "approx-leverage, lewis, sensitivity, root-leverage, dpp, volume)", text);
+                    "approx-leverage, lewis, sensitivity, root-leverage, dpp, volume, mixed)",
+                    text);
+}
+
+/* P007's mixture for p > 2: sc (N) = tau / sum tau + s / sum s, the sum of the normalized
+ * leverage-score and l_p sensitivity distributions (each sums to 1, so sc sums to 2). */
+static apx_status mixed_scores(apx_dmat A, double p, double *sc) {
+    int64_t N = A.rows;
+    double *tau = apx__alloc("sample", (size_t)N, sizeof(double)), st_tau = 0, st_s = 0;
+    if (!tau) return APX_ENOMEM;
+    apx_status st = apx_sketch_leverage_scores(A, APX_LEVERAGE_EXACT, NULL, tau, NULL);
+    if (st == APX_OK) st = apx_sketch_lp_sensitivities(A, p, NULL, sc, NULL);
+    for (int64_t i = 0; st == APX_OK && i < N; i++) st_tau += tau[i], st_s += sc[i];
+    if (st == APX_OK && !(st_tau > 0 && st_s > 0))
+        st = apx__err(APX_ENUMERIC, "sample: mixed scores: the leverage scores (sum %g) or "
+                      "the sensitivities (sum %g) vanish", st_tau, st_s);
+    for (int64_t i = 0; st == APX_OK && i < N; i++) sc[i] = tau[i] / st_tau + sc[i] / st_s;
+    apx_free(tau);
+    return st;
 }
 
 // the sampling scores (N) of a score method
@@ -43,6 +61,8 @@ static apx_status method_scores(apx_dmat A, apx_sample_method method, double p, 
         return apx_sketch_lewis_weights(A, p, NULL, sc);
     case APX_SAMPLE_SENSITIVITY:
         return apx_sketch_lp_sensitivities(A, p, NULL, sc, NULL);
+    case APX_SAMPLE_MIXED:
+        return mixed_scores(A, p, sc);
     default:
         return apx_sketch_sensitivity_bounds(A, p, APX_SENS_BOUND_ROOT_LEVERAGE, sc);
     }
@@ -73,6 +93,9 @@ apx_status apx_sketch_sample(apx_dmat A, apx_sample_method method, double m_targ
         return apx__err(APX_EINVAL, "%s: unknown method %d", fn, (int)method);
     if (!isfinite(m_target) || (m_target < 1 && !(method == APX_SAMPLE_DPP && m_target == 0)))
         return apx__err(APX_EINVAL, "%s: m_target = %g must be >= 1", fn, m_target);
+    if (method == APX_SAMPLE_MIXED && !(p > 2 && isfinite(p)))
+        return apx__err(APX_EINVAL, "%s: method mixed (leverage + l_p sensitivity) is for "
+                        "p > 2, got p = %g (use sensitivity or root-leverage for p <= 2)", fn, p);
     if (method == APX_SAMPLE_DPP || method == APX_SAMPLE_VOLUME)
         return structured(fn, A, method, m_target, seed, idx, wt, kept);
     double *sc = apx__alloc(fn, (size_t)A.rows, sizeof(double));

@@ -21,6 +21,9 @@
  *          naive updates: residual R kept up to date with an O(n) axpy on the contiguous
  *            column, gradient by an O(n) dot.
  *     6. residual R = Yc - Xw Ww   // (n,T) = (n,|W|) x (|W|,T)
+ * CSC designs (no gather in their design table) skip the dense block: step 5 runs on the
+ * sparse columns in place (sparse Gram, O(nnz_j) residual updates with the centring kept as a
+ * scalar shift; the "in-place formats" section below).
  */
 #include <string.h>
 #include <time.h>

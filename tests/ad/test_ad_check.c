@@ -288,3 +288,22 @@ void adc_hvp_run_at(const char *file, int line, adc_case *c) {
     apx_params_free(p);
     for (int i = 0; i < c->n_in; i++) free(xd[i]), free(xf[i]);
 }
+
+void adc_hvp_fallback_at(const char *file, int line, apx_graph *g, apx_params *p,
+                         apx_ad_loss_fn f, void *ctx, const float *v, float *hv, const char *op) {
+    apx_hvp_info info = {1, NULL, 0};
+    apx_hvp_opts o = apx_hvp_opts_default();
+    o.info = &info;
+    apx_status s = apx_ad_hvp(g, p, f, ctx, v, hv, &o);
+    if (s != APX_OK || info.exact || !info.fallback_op || strcmp(info.fallback_op, op) ||
+        info.gradients != o.order + 1)
+        apx_test_fail(file, line, "hvp AUTO: status %d, exact %d, fallback_op %s, gradients %d "
+                      "(expected a fallback at %s, %d gradients)", (int)s, info.exact,
+                      info.fallback_op ? info.fallback_op : "NULL", info.gradients, op,
+                      o.order + 1);
+    o.method = APX_HVP_EXACT;
+    s = apx_ad_hvp(g, p, f, ctx, v, hv, &o);
+    if (s != APX_EINVAL || !strstr(apx_last_error(), op))
+        apx_test_fail(file, line, "hvp EXACT: status %d, message '%s' (expected invalid "
+                      "argument naming %s)", (int)s, apx_last_error(), op);
+}

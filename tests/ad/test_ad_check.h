@@ -60,6 +60,14 @@ void adc_run_at(const char *file, int line, adc_case *c);
 void adc_hvp_run_at(const char *file, int line, adc_case *c);
 #define ADC_HVP(c) adc_hvp_run_at(__FILE__, __LINE__, (c))
 
+/* A model with an op that has no forward-over-reverse rule: APX_HVP_AUTO falls back to
+ * differences (info: not exact, fallback_op = op, order + 1 gradients), APX_HVP_EXACT
+ * fails with APX_EINVAL naming op. v, hv: apx_params_size(p) floats. */
+void adc_hvp_fallback_at(const char *file, int line, apx_graph *g, apx_params *p,
+                         apx_ad_loss_fn f, void *ctx, const float *v, float *hv, const char *op);
+#define ADC_HVP_FALLBACK(g, p, f, ctx, v, hv, op) \
+    adc_hvp_fallback_at(__FILE__, __LINE__, g, p, f, ctx, v, hv, op)
+
 /* Numbers of elements of input i. */
 int64_t adc_size(const adc_case *c, int i);
 

@@ -47,6 +47,18 @@ TEST(cli_sample_matches_library) {
     CHECK(lq_run("sample '%s' --method dpp --rows 5", a) == 1);
     CHECK(lq_run("sample '%s' --method lewis --rows 5 --p 4", a) == 1);
     CHECK(lq_run("sample '%s' --method volume --rows 500", a) == 1);
+    // mixed (leverage + sensitivity, p > 2): the library's sample; p <= 2 is refused
+    CHECK(lq_run("sample '%s' --method mixed --rows 40 --p 3 --seed 5 --out '%s' -q", a, dir) ==
+          0);
+    REQUIRE_OK(apx_sketch_sample(A, APX_SAMPLE_MIXED, 40, 3.0, 5, idx, wt, &kept));
+    apx_array im;
+    REQUIRE_OK(apx_npy_read(ip, &im));
+    CHECK(im.dtype == APX_DT_I64 && im.ndim == 1 && im.shape[0] == kept);
+    for (int64_t t = 0; t < kept && im.shape[0] == kept; t++)
+        CHECK(((int64_t *)im.data)[t] == idx[t]);
+    apx_array_free(&im);
+    CHECK(lq_run("sample '%s' --method mixed --rows 40 --p 2", a) == 1);
+    CHECK(strstr(lq_err, "p > 2") != NULL);
     CHECK(lq_run("sample /nonexistent/A.npy --method uniform --rows 5") == 3);
     CHECK(lq_run("sample --help") == 0);
     const char *opts[] = {"--method", "--rows", "--p", "--out", "--key", "--seed", "--json",

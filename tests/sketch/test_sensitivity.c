@@ -209,7 +209,8 @@ TEST(sample_methods_sizes_and_weights) {
         REQUIRE_OK(apx_sample_method_parse(apx_sample_method_name((apx_sample_method)m), &meth));
         CHECK((int)meth == m);
         double target = meth == APX_SAMPLE_DPP ? 4 : 60;
-        REQUIRE_OK(apx_sketch_sample(A, meth, target, 1.0, 7, idx, wt, &kept));
+        double pm = meth == APX_SAMPLE_MIXED ? 3.0 : 1.0; /* mixed is for p > 2 */
+        REQUIRE_OK(apx_sketch_sample(A, meth, target, pm, 7, idx, wt, &kept));
         if (meth == APX_SAMPLE_DPP) CHECK(kept == 4);
         else if (meth == APX_SAMPLE_VOLUME) CHECK(kept == 60);
         else CHECK(kept >= 20 && kept <= 100); // E[kept] <= 60, sd < 8
