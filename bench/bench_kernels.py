@@ -138,6 +138,27 @@ def p078_rows(q):
     return rows
 
 
+def markdown(res):
+    """The tables of a result (also used by bench/run.py for bench/RESULTS.md)."""
+    out = [f"load {res['environment'].get('loadavg')}, threads {res['threads']}", "",
+           "| task | apx s | peer s | speed-up | max rel diff |", "|---|---|---|---|---|"]
+    for r in res["speed"]:
+        out.append(f"| {r['task']} | {r['apx_s']:.3f} | {r['peer_s']:.3f} | "
+                   f"{r['speedup']:.2f}x | {r['max_rel_diff']:.1e} |")
+    rk = [k for k in res["p068"][0] if k.startswith("rmse")]
+    out += ["", "P068, sin(30 x): test RMSE", "", "| kind | band A | " + " | ".join(rk) + " |",
+            "|---|---|" + "---|" * len(rk)]
+    for r in res["p068"]:
+        out.append(f"| {r['kind']} | {r['band']} | " +
+                   " | ".join(f"{r[k]:.2e}" for k in rk) + " |")
+    keys = [k for k in res["p078"][0] if k != "n"]
+    out += ["", "P078, Dirichlet data on S^2, opt3 activation, depth 50, ridgeless", "",
+            "| n | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for r in res["p078"]:
+        out.append(f"| {r['n']} | " + " | ".join(f"{r[k]:.4f}" for k in keys) + " |")
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -153,22 +174,7 @@ def main():
     out = HERE / "results" / "kernels.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=1))
-    print(f"load {res['environment']['loadavg']}, threads {a.threads}\n")
-    print("| task | apx s | peer s | speed-up | max rel diff |\n|---|---|---|---|---|")
-    for r in res["speed"]:
-        print(f"| {r['task']} | {r['apx_s']:.3f} | {r['peer_s']:.3f} | {r['speedup']:.2f}x | "
-              f"{r['max_rel_diff']:.1e} |")
-    print("\nP068, sin(30 x): test RMSE\n\n| kind | band A | " +
-          " | ".join(k for k in res["p068"][0] if k.startswith("rmse")) + " |")
-    print("|---|---|" + "---|" * sum(k.startswith("rmse") for k in res["p068"][0]))
-    for r in res["p068"]:
-        print(f"| {r['kind']} | {r['band']} | " +
-              " | ".join(f"{v:.2e}" for k, v in r.items() if k.startswith("rmse")) + " |")
-    print("\nP078, Dirichlet data on S^2, opt3 activation, depth 50, ridgeless\n")
-    keys = [k for k in res["p078"][0] if k != "n"]
-    print("| n | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
-    for r in res["p078"]:
-        print(f"| {r['n']} | " + " | ".join(f"{r[k]:.4f}" for k in keys) + " |")
+    print(markdown(res))
     print(f"\nwrote {out}")
 
 

@@ -114,6 +114,10 @@ def ig_case(repeats):
 
 
 def markdown(rows):
+    """A table of the rows (a list), or of a whole result {"results": rows, ...} (as
+    bench/run.py passes it for bench/RESULTS.md)."""
+    if isinstance(rows, dict):
+        rows = rows["results"]
     lines = ["| case | apx s | peer | peer s | speed-up | apx cost | peer cost | nfev apx/peer | max rel diff |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

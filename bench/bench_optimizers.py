@@ -18,8 +18,11 @@ Learning rates: each kind's documented default (the "lr" setting of `apx optim -
 except AdamW's, which takes the main job's 0.002; --sweep instead picks, per kind, the best
 of default x --sweep-factors (default 1/3, 1, 3) on seed 0 after --sweep-steps steps
 (default: the token budget); the table says which was used, the JSON keeps every trial.
-AdAdaGrad ("adadagrad") grows its batch, so at the same step count it sees more tokens
-(the "tokens seen" column); its loss is still read at the last evaluation.
+AdAdaGrad ("adadagrad") grows its batch: every run gets `apx train --max-tokens` = the token
+budget, so it ends (with a final evaluation) after the step at which it has seen the budget,
+in fewer steps than the others (its schedule still spans --steps).
+--merge FILE adds the kinds of an earlier run's JSON (same model and budget) to the table
+(the wall-clock budget is then taken from the merged AdamW runs unless --seconds is given).
 Kinds that need extra inputs get them from the training loop (include/apx/train.h): MKOR
 the layer statistics, Sophia a Gauss-Newton-Bartlett estimate every 10 steps.
 Results: bench/results/optimizers.json and bench/results/optimizers.svg (--quick: in
@@ -87,13 +90,20 @@ def read_log(path):
     return vals, elapsed
 
 
+def nominal_tokens(model, steps):
+    """The token budget: steps x batch x context of the model flags."""
+    f = dict(zip(model[::2], model[1::2]))
+    return steps * int(f["--batch"]) * int(f["--context"])
+
+
 def train(apx, corpus, kind, lr, seed, a, model, work):
     run = work / f"{kind}-{seed}-{lr:g}"
     shutil.rmtree(run, ignore_errors=True)
     cmd = [apx, "train", "--corpus", str(corpus), "--out", str(run), *model,
            "--steps", str(a.steps), "--eval-every", str(a.eval_every), "--log-every",
            str(a.eval_every), "--eval-tokens", str(a.eval_tokens), "--optimizer", kind,
-           "--lr", repr(lr), "--seed", str(seed), "--threads", str(a.threads), "--json", "-q"]
+           "--lr", repr(lr), "--seed", str(seed), "--threads", str(a.threads),
+           "--max-tokens", str(nominal_tokens(model, a.steps)), "--json", "-q"]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -184,6 +194,8 @@ def main():
     p.add_argument("--apx", default=str(REPO / "build" / "apx"))
     p.add_argument("--out")
     p.add_argument("--keep", action="store_true", help="keep the run folders")
+    p.add_argument("--merge", action="append", default=[],
+                   help="an earlier optimizers.json whose kinds join the table")
     a = p.parse_args()
     model = MAIN_MODEL
     if a.quick:
@@ -196,7 +208,20 @@ def main():
     lrs = kinds_and_lrs()
     kinds = a.kinds.split(",") if a.kinds else list(lrs)
     chosen, runs, sweeps = {}, [], {}
+    for path in a.merge:
+        old = json.loads(Path(path).read_text())
+        if old["model"] != model or old["steps"] != a.steps:
+            sys.exit(f"--merge {path}: another model or step count")
+        for r in old["rows"]:
+            if r["kind"] not in kinds:
+                chosen[r["kind"]] = (r["lr"], r["lr_from"])
+        runs += [r for r in old["runs"] if r["kind"] not in kinds]
+        sweeps.update({k: v for k, v in ((old.get("sweep") or {}).get("trials") or {}).items()
+                       if k not in kinds})
+    merged_kinds = list(dict.fromkeys(k for k in chosen))
     for k in kinds:
+        if k in merged_kinds:
+            continue
         lr, how = lrs[k], "default"
         if a.sweep and not a.quick:
             sa = argparse.Namespace(**{**vars(a), "steps": a.sweep_steps or a.steps})
@@ -215,6 +240,7 @@ def main():
     adam_t = [r["train_s"] for r in runs if r["kind"] == "adamw" and r.get("train_s")]
     seconds = a.seconds or (0.6 * statistics.median(adam_t) if adam_t else 0.0)
     rows = []
+    kinds = merged_kinds + [k for k in kinds if k not in merged_kinds]
     for k in kinds:
         ks = [r for r in runs if r["kind"] == k and "error" not in r]
         tok = [r["val_loss_tokens"] for r in ks if r["val_loss_tokens"] is not None]

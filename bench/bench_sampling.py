@@ -127,25 +127,37 @@ def l1_case(sk, A, b, ms, trials):
 
 
 def table_l2(kind, res):
-    print(f"\n### l2 regression, {kind}: median relative excess cost (uniform / method)\n")
-    print("| m | uniform | leverage | approx-leverage | ratio lev | ratio approx |")
-    print("|---|---|---|---|---|---|")
+    out = [f"### l2 regression, {kind}: median relative excess cost (uniform / method)", "",
+           "| m | uniform | leverage | approx-leverage | ratio lev | ratio approx |",
+           "|---|---|---|---|---|---|"]
     for r in res["rows"]:
-        print(f"| {r['m']} | {r['uniform']:.3g} | {r['leverage']:.3g} | "
-              f"{r['approx-leverage']:.3g} | {r['ratio_leverage']:.2f} | "
-              f"{r['ratio_approx-leverage']:.2f} |")
+        out.append(f"| {r['m']} | {r['uniform']:.3g} | {r['leverage']:.3g} | "
+                   f"{r['approx-leverage']:.3g} | {r['ratio_leverage']:.2f} | "
+                   f"{r['ratio_approx-leverage']:.2f} |")
+    return "\n".join(out) + "\n"
 
 
 def table_l1(kind, res):
-    print(f"\n### l1 regression, {kind}: median cost / OPT (S = {res['total_sensitivity']:.2f}; "
-          f"ratio = uniform excess / method excess)\n")
-    print("| m | uniform | sensitivity | lewis | root-leverage | ratio sens | ratio lewis | "
-          "ratio root |")
-    print("|---|---|---|---|---|---|---|---|")
+    out = [f"### l1 regression, {kind}: median cost / OPT (S = {res['total_sensitivity']:.2f}; "
+           f"ratio = uniform excess / method excess)", "",
+           "| m | uniform | sensitivity | lewis | root-leverage | ratio sens | ratio lewis | "
+           "ratio root |", "|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
-        print(f"| {r['m']} | {r['uniform']:.4f} | {r['sensitivity']:.4f} | {r['lewis']:.4f} | "
-              f"{r['root-leverage']:.4f} | {r['ratio_sensitivity']:.2f} | "
-              f"{r['ratio_lewis']:.2f} | {r['ratio_root-leverage']:.2f} |")
+        out.append(f"| {r['m']} | {r['uniform']:.4f} | {r['sensitivity']:.4f} | "
+                   f"{r['lewis']:.4f} | {r['root-leverage']:.4f} | "
+                   f"{r['ratio_sensitivity']:.2f} | {r['ratio_lewis']:.2f} | "
+                   f"{r['ratio_root-leverage']:.2f} |")
+    return "\n".join(out) + "\n"
+
+
+def markdown(res):
+    """The tables of a result (also used by bench/run.py for bench/RESULTS.md)."""
+    head = (f"Row sampling against uniform sampling at equal sample sizes: A {res['N']} x "
+            f"{res['d']}, medians over {res['trials']} trials, {res['threads']} threads.\n")
+    parts = [head]
+    for kind, c in res["cases"].items():
+        parts += [table_l2(kind, c["l2"]), table_l1(kind, c["l1"])]
+    return "\n".join(parts)
 
 
 def main():
@@ -169,8 +181,8 @@ def main():
         A, b = make(kind, N, d)
         res["cases"][kind] = {"l2": l2_case(sk, A, b, ms2, trials),
                               "l1": l1_case(sk, A, b, ms1, trials)}
-        table_l2(kind, res["cases"][kind]["l2"])
-        table_l1(kind, res["cases"][kind]["l1"])
+        print(table_l2(kind, res["cases"][kind]["l2"]))
+        print(table_l1(kind, res["cases"][kind]["l1"]))
     res["environment"] = environment({})
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "sampling.json"

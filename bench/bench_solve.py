@@ -117,6 +117,11 @@ def table(rows):
     return "\n".join(out)
 
 
+def markdown(res):
+    """The table of a result (used by bench/run.py for bench/RESULTS.md)."""
+    return table(res["rows"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")

@@ -13,6 +13,7 @@ typedef struct {
     double dropout;
     int untied, no_bias;
     int64_t batch, accum, steps, warmup, eval_every, eval_tokens, ckpt_every, log_every, stop_at;
+    int64_t max_tokens;
     double lr, min_lr, weight_decay, beta1, beta2, clip, val_fraction, minutes;
 } train_args;
 
@@ -25,7 +26,7 @@ static const char *const train_flags[] = {
     "--out", "--batch", "--accum", "--steps", "--lr", "--min-lr", "--warmup", "--schedule",
     "--optimizer", "--opt-set", "--weight-decay", "--beta1", "--beta2", "--clip", "--val-fraction",
     "--eval-every", "--eval-tokens", "--ckpt-every", "--log-every", "--stop-at", "--minutes",
-    "--seed"};
+    "--max-tokens", "--seed"};
 
 static int given(int argc, char **argv, const char *flag) {
     size_t n = strlen(flag);
@@ -70,6 +71,7 @@ static int build_opts(const train_args *a, const cli_common *cc, apx_train_opts 
     o->log_every = a->log_every;
     o->stop_at = a->stop_at;
     o->time_budget = a->minutes * 60;
+    o->max_tokens = a->max_tokens;
     o->seed = cc->seed;
     o->out_dir = a->out;
     if (a->opt_set && strlen(a->opt_set) >= sizeof o->opt_settings)
@@ -106,6 +108,7 @@ static void print_result(const char *dir, const apx_gpt_config *c, int64_t param
         cli_json_num(&j, "tokens_per_s", r->tokens_per_s);
         cli_json_num(&j, "seconds", r->seconds);
         cli_json_bool(&j, "stopped", r->stopped);
+        cli_json_bool(&j, "budget_reached", r->budget_reached);
         cli_json_close(&j);
         return;
     }
@@ -210,7 +213,7 @@ static int run_resume(int argc, char **argv, const train_args *a, const cli_comm
 int cmd_train(int argc, char **argv) {
     train_args a = {NULL, "out/train", NULL, "layernorm", "gelu", "cosine", "adamw", NULL,
                     4, 128, 4, 128, 0, 0.0, 0, 0,
-                    16, 1, 1000, -1, 100, 32768, 0, 10, 0,
+                    16, 1, 1000, -1, 100, 32768, 0, 10, 0, 0,
                     1e-3, -1, 0.1, 0.9, 0.95, 1.0, 0.1, 0};
     const cli_opt opts[] = {
         {"--corpus", NULL, CLI_STR, &a.corpus, "FILE", "training text (any bytes)", 0, 0, 0},
@@ -261,6 +264,9 @@ int cmd_train(int argc, char **argv) {
          "if killed; 0: off", 0, 1, 0},
         {"--minutes", NULL, CLI_DOUBLE, &a.minutes, "X", "time budget: choose --steps from the "
          "speed of the first steps; 0: off", 0, 1, 0},
+        {"--max-tokens", NULL, CLI_I64, &a.max_tokens, "N", "token budget: end after the step "
+         "at which N training tokens were seen (--steps still sets the schedule); 0: off", 0, 1,
+         0},
     };
     cli_spec spec = {
         "train", "--corpus FILE --out DIR [options] | --resume DIR",

@@ -163,6 +163,9 @@ typedef struct {
     char opt_settings[512]; /* more settings of the optimizer kind, "key=value" pairs
                                separated by commas ("inv_freq=5,stat_decay=0.9"), applied
                                after lr, betas and weight_decay; kept in checkpoints ("")  */
+    int64_t max_tokens;     /* > 0: a token budget: the run ends after the step at which the
+                               training tokens seen reach it (steps still sets the schedule:
+                               for batch-growing optimizers, the only fixed-token stop) (0) */
 } apx_train_opts;
 apx_train_opts apx_train_opts_default(void);
 /* Errors: APX_EINVAL naming the field and the value. */
@@ -177,6 +180,7 @@ typedef struct {
     double seconds;         /* wall time of this call                                       */
     int64_t tokens;         /* training tokens seen in total                                */
     int stopped;            /* 1 when stop_at ended the run early                          */
+    int budget_reached;     /* 1 when max_tokens ended the run before `steps`              */
 } apx_train_result;
 
 /* Train m (created by the caller, e.g. apx_gpt_create with an init seed) on corpus c.

@@ -51,14 +51,14 @@ class TrainOpts(ctypes.Structure):
                 ("eval_every", _i64), ("eval_tokens", _i64), ("ckpt_every", _i64),
                 ("log_every", _i64), ("stop_at", _i64), ("time_budget", ctypes.c_double),
                 ("seed", _u64), ("out_dir", ctypes.c_char_p), ("progress", _lib.Progress),
-                ("opt_settings", ctypes.c_char * 512)]
+                ("opt_settings", ctypes.c_char * 512), ("max_tokens", _i64)]
 
 
 class TrainResult(ctypes.Structure):
     _fields_ = [("steps", _i64), ("steps_planned", _i64), ("train_loss", ctypes.c_double),
                 ("val_loss", ctypes.c_double), ("val_bpb", ctypes.c_double),
                 ("tokens_per_s", ctypes.c_double), ("seconds", ctypes.c_double),
-                ("tokens", _i64), ("stopped", ctypes.c_int)]
+                ("tokens", _i64), ("stopped", ctypes.c_int), ("budget_reached", ctypes.c_int)]
 
 
 class EvalResult(ctypes.Structure):
@@ -221,7 +221,8 @@ def _config_dict(c):
 def _result_dict(r):
     return {"steps": r.steps, "steps_planned": r.steps_planned, "train_loss": r.train_loss,
             "val_loss": r.val_loss, "val_bpb": r.val_bpb, "tokens_per_s": r.tokens_per_s,
-            "seconds": r.seconds, "tokens": r.tokens, "stopped": bool(r.stopped)}
+            "seconds": r.seconds, "tokens": r.tokens, "stopped": bool(r.stopped),
+            "budget_reached": bool(r.budget_reached)}
 
 
 # ====================================================================== the model
@@ -425,7 +426,7 @@ class Model:
 def _opts(kw, out, progress_struct):
     o = _fn("apx_train_opts_default")()
     ints = ("steps", "batch", "accum", "eval_every", "eval_tokens", "ckpt_every", "log_every",
-            "stop_at")
+            "stop_at", "max_tokens")
     for k in ints:
         if kw.get(k) is not None:
             setattr(o, k, _lib.check_int(kw[k], "train", k))
@@ -465,20 +466,22 @@ _MODEL_KEYS = ("layers", "d_model", "heads", "context", "vocab", "d_ff", "norm",
 _TRAIN_KEYS = ("steps", "batch", "accum", "lr", "min_lr", "warmup", "schedule", "optimizer",
                "weight_decay", "beta1", "beta2", "grad_clip", "val_fraction", "eval_every",
                "eval_tokens", "ckpt_every", "log_every", "stop_at", "minutes", "seed",
-               "opt_settings")
+               "opt_settings", "max_tokens")
 
 
 def train(corpus, out=None, *, progress=None, **kw):
     """Train a new model on a text file (corpus: a path; or the text itself as bytes) and
     return it; model.result holds {'steps', 'train_loss', 'val_loss', 'val_bpb',
-    'tokens_per_s', 'seconds', 'tokens', 'stopped', 'steps_planned'}.
+    'tokens_per_s', 'seconds', 'tokens', 'stopped', 'budget_reached', 'steps_planned'}.
 
     out: folder for checkpoint.safetensors, model.safetensors, log.jsonl, loss.svg and
     summary.json (None: no files). Model options as Model(); training options: steps=1000,
     batch=16, accum=1, lr=1e-3, min_lr=lr/10, warmup=steps/20, schedule="cosine",
     optimizer="adamw", weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
     val_fraction=0.1, eval_every=100, eval_tokens=32768, ckpt_every=0, log_every=10,
-    stop_at=0, minutes=0 (a time budget), seed=0 (initialisation and data order),
+    stop_at=0, minutes=0 (a time budget), max_tokens=0 (a token budget: the run ends after
+    the step at which this many training tokens were seen), seed=0 (initialisation and data
+    order),
     opt_settings: more settings of the optimizer kind, "k=v,k=v" or a dict
     ({"inv_freq": 5}).
     """

@@ -207,8 +207,19 @@ static apx_status stage3(mtrl_state *S, const apx_mtrl_opts *o, const double *nu
 /* ---------------------------------------------------------------- the entry point */
 
 static apx_status state_alloc(mtrl_state *S, const apx_mtrl_opts *o) {
-    int64_t d = S->d, M = S->M, k = S->k, r = APX__MIN(d, M), N = S->n1 + o->budget;
-    int64_t rows = APX__MAX(N, S->nt);
+    int64_t d = S->d, M = S->M, k = S->k, r = APX__MIN(d, M);
+    /* the same count in floating point first: the sizes come from the caller, and the
+     * int64 products below must not overflow */
+    double fd = (double)d + 1, fM = (double)M, fr = (double)r;
+    double est = fM * (double)S->n1 * fd + (double)o->budget * fd + (double)S->nt * fd +
+                 fmax((double)S->n1 + (double)o->budget, (double)S->nt) * fd + 3 * fd * fM +
+                 fd * fr + 2 * fr * fM + 2 * fd * (double)k + 2 * (double)k * fM + fd + 3 * fM;
+    if (!(est < 0x1p60))
+        return apx__err(APX_ENOMEM, "%s: d = %lld, M = %lld, n_stage1 = %lld, budget = %lld, "
+                        "n_target = %lld need about %.3g doubles: too many", FN, (long long)d,
+                        (long long)M, (long long)S->n1, (long long)o->budget,
+                        (long long)S->nt, est);
+    int64_t rows = APX__MAX(S->n1 + o->budget, S->nt);
     size_t total = (size_t)(M * S->n1 * (d + 1) + o->budget * (d + 1) + S->nt * (d + 1) +
                             rows * (d + 1) + d * M + APX__MAX(r, d) + d * r + r * M +
                             APX__MAX(r * M, M * k) + d * k + k * M + k + 2 * M);
@@ -257,9 +268,9 @@ apx_status apx_sparse_mtrl(int64_t d, int64_t M, apx_mtrl_sampler sample, void *
     S.sample = sample, S.ctx = ctx;
     apx_mtrl_info li;
     memset(&li, 0, sizeof li);
-    li.samples = M * o.n_stage1 + o.budget;
     double *nu = apx__alloc(FN, (size_t)(2 * M), sizeof(double));
     apx_status st = nu ? state_alloc(&S, &o) : APX_ENOMEM;
+    if (st == APX_OK) li.samples = M * o.n_stage1 + o.budget;
     if (st == APX_OK) st = stage1(&S);
     if (st == APX_OK && out && out->W1) memcpy(out->W1, S.W1, sizeof(double) * (size_t)(o.k * M));
     if (st == APX_OK && out && out->w0_1) memcpy(out->w0_1, S.w0, sizeof(double) * (size_t)o.k);
@@ -386,6 +397,9 @@ apx_status apx_sparse_mtrl_synth_create(int64_t d, int64_t k, int64_t M, int64_t
                         (long long)relevant, (long long)k);
     if (!isfinite(noise) || noise < 0)
         return apx__err(APX_EINVAL, "%s: noise must be finite and >= 0, got %g", fn, noise);
+    if (!((double)d * (double)k + (double)k * (double)M + (double)M < 0x1p60))
+        return apx__err(APX_ENOMEM, "%s: d = %lld, k = %lld, M = %lld: the model is too large",
+                        fn, (long long)d, (long long)k, (long long)M);
     APX__TRY(apx__blas_ensure(fn));
     s->d = d, s->k = k, s->M = M, s->noise = noise, s->seed = seed;
     s->B = apx__alloc(fn, (size_t)(d * k + k * M + k + M), sizeof(double));

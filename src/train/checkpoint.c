@@ -50,6 +50,7 @@ static void opts_meta(meta_list *l, const apx_train_opts *o) {
     put(l, "log_every", "%lld", (long long)o->log_every);
     put(l, "time_budget", "%.17g", o->time_budget);
     put(l, "opt_settings", "%s", o->opt_settings);
+    put(l, "max_tokens", "%lld", (long long)o->max_tokens);
     put(l, "seed", "%llu", (unsigned long long)o->seed);
 }
 
@@ -181,6 +182,8 @@ apx_status apx__ckpt_read_opts(const apx_safetensors *st, const char *path, apx_
     APX__TRY(get_u(st, path, "seed", &o->seed));
     const char *os = get(st, "opt_settings"); /* absent in checkpoints of earlier builds */
     snprintf(o->opt_settings, sizeof o->opt_settings, "%s", os ? os : "");
+    if (get(st, "max_tokens")) /* absent in checkpoints of earlier builds: no budget */
+        APX__TRY(get_i(st, path, "max_tokens", &o->max_tokens));
     if (apx_train_opts_check(o) != APX_OK)
         return apx__err(APX_EFORMAT, "%s: invalid training options in the metadata (%s)", path,
                         apx_last_error());

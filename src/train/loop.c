@@ -30,6 +30,7 @@ typedef struct {
     double t_start;      /* wall clock at the start of this call */
     int64_t first_step;  /* step at the start of this call */
     int stopped;
+    int budget_reached; /* max_tokens ended the run */
     int64_t max_accum;   /* micro-batches the buffers hold */
     int64_t last_batch;  /* sequences of the last step */
 } run;
@@ -194,8 +195,14 @@ static apx_status train_step(run *r, apx_step_info *info) {
     return APX_OK;
 }
 
+// the token budget (max_tokens) is spent
+static int budget_spent(const run *r) {
+    return r->o.max_tokens > 0 && r->s.tokens >= r->o.max_tokens;
+}
+
 static apx_status after_step(run *r, const apx_step_info *info) {
-    if (r->s.step % r->o.log_every && r->s.step != r->o.steps) return APX_OK;
+    if (r->s.step % r->o.log_every && r->s.step != r->o.steps && !budget_spent(r))
+        return APX_OK;
     double mean = r->s.win_loss / (double)r->s.win_n;
     r->last_train = mean;
     r->s.win_loss = 0, r->s.win_n = 0;
@@ -254,6 +261,10 @@ static apx_status report(run *r, const apx_step_info *info) {
 static apx_status loop(run *r) {
     double t_calib = 0;
     while (r->s.step < r->o.steps) {
+        if (budget_spent(r)) { // e.g. resumed after it
+            r->budget_reached = 1;
+            return APX_OK;
+        }
         if (r->o.stop_at > 0 && r->s.step >= r->o.stop_at) {
             r->stopped = 1;
             return checkpoint(r);
@@ -273,6 +284,10 @@ static apx_status loop(run *r) {
                             (long long)r->s.step);
         }
         APX__TRY(s);
+        if (budget_spent(r) && r->s.step < r->o.steps) {
+            r->budget_reached = 1;
+            return APX_OK; /* finish() evaluates and writes the final files */
+        }
         int last = r->s.step == r->o.steps;
         if (!last && r->o.eval_every && r->s.step % r->o.eval_every == 0) APX__TRY(evaluate(r));
         else if (!last && r->o.ckpt_every && r->s.step % r->o.ckpt_every == 0)
@@ -293,6 +308,7 @@ static apx_status finish(run *r, apx_train_result *res) {
     res->seconds = apx__train_now() - r->t_start;
     res->tokens = r->s.tokens;
     res->stopped = r->stopped;
+    res->budget_reached = r->budget_reached;
     if (r->stopped || !r->dir[0]) return APX_OK;
     char path[4200];
     path_of(r, MODEL_FILE, path, sizeof path);

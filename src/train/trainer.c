@@ -58,6 +58,7 @@ apx_status apx_train_opts_check(const apx_train_opts *o) {
     if (o->log_every < 1) return bad("log_every", (double)o->log_every, ">= 1");
     if (!(o->time_budget >= 0 && isfinite(o->time_budget)))
         return bad("time_budget", o->time_budget, ">= 0 and finite");
+    if (o->max_tokens < 0) return bad("max_tokens", (double)o->max_tokens, ">= 0 (0: no budget)");
     if (!memchr(o->opt_settings, 0, sizeof o->opt_settings))
         return apx__err(APX_EINVAL, "train_opts: opt_settings is not terminated within %zu "
                         "bytes", sizeof o->opt_settings);

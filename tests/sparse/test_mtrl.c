@@ -180,8 +180,19 @@ TEST(mtrl_deterministic_and_bad_input) {
     CHECK_STATUS(apx_sparse_mtrl(D, M, bad_sampler, &mode, NULL, NULL, NULL), APX_ECANCELED);
     mode = 1;
     CHECK_STATUS(apx_sparse_mtrl(D, M, bad_sampler, &mode, NULL, NULL, NULL), APX_EINVAL);
+    /* sizes whose int64 products wrap around: refused, not a short buffer overrun */
+    apx_mtrl_opts huge = o;
+    huge.budget = INT64_C(361700864190383366); /* budget (d + 1) = 2^64 + 50 for d = 50 */
+    CHECK_STATUS(apx_sparse_mtrl(50, M, apx_sparse_mtrl_synth_sample, &s, &huge, NULL, NULL),
+                 APX_ENOMEM);
+    huge = o;
+    huge.n_stage1 = INT64_C(4611686018427387904), huge.budget = huge.n_stage1;
+    CHECK_STATUS(apx_sparse_mtrl(D, M, apx_sparse_mtrl_synth_sample, &s, &huge, NULL, NULL),
+                 APX_ENOMEM);
     apx_sparse_mtrl_synth_free(&s);
     apx_mtrl_synth t;
+    CHECK_STATUS(apx_sparse_mtrl_synth_create(INT64_C(4294967296), INT64_C(4294967296),
+                                              INT64_C(4294967296), 1, 0.3, 1, &t), APX_ENOMEM);
     CHECK_STATUS(apx_sparse_mtrl_synth_create(D, K, M, 4, 0.3, 1, &t), APX_EINVAL);
     CHECK_STATUS(apx_sparse_mtrl_synth_create(D, 0, M, 1, 0.3, 1, &t), APX_EINVAL);
     CHECK_STATUS(apx_sparse_mtrl_synth_create(D, K, M, 3, -1.0, 1, &t), APX_EINVAL);

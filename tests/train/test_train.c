@@ -431,6 +431,32 @@ TEST(train_time_budget_and_no_files) {
     apx_set_threads(threads);
 }
 
+/* A token budget ends the run after the step that reaches it (3 x 16 tokens per step here:
+ * 1000 tokens -> step 21), evaluates, and a negative budget is a clear error. */
+TEST(train_token_budget) {
+    int threads = one_thread();
+    char text[512];
+    write_text("corpus_tok.txt", 6000, text, sizeof text);
+    apx_gpt_config cfg = tiny();
+    apx_corpus *c;
+    REQUIRE_OK(apx_corpus_load(text, 0.1, cfg.context, &c));
+    apx_gpt *m;
+    REQUIRE_OK(apx_gpt_create(&cfg, 1, &m));
+    apx_train_opts o = small_opts(NULL);
+    o.steps = 1000, o.max_tokens = 1000, o.eval_every = 0;
+    apx_train_result res;
+    REQUIRE_OK(apx_train(m, c, &o, &res));
+    CHECK(res.budget_reached && !res.stopped);
+    CHECK(res.steps == 21 && res.tokens == 21 * 3 * 16 && res.steps_planned == 1000);
+    CHECK(isfinite(res.val_bpb) && res.train_loss > 0); // the last, partial log window
+    o.max_tokens = -5;
+    CHECK_STATUS(apx_train(m, c, &o, &res), APX_EINVAL);
+    CHECK(strstr(apx_last_error(), "max_tokens") != NULL);
+    apx_gpt_free(m);
+    apx_corpus_free(c);
+    apx_set_threads(threads);
+}
+
 TEST(train_svg_ticks) {
     double t[16];
     int n = apx__svg_ticks(0.13, 0.97, 6, t);
