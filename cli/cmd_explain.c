@@ -155,6 +155,12 @@ static void print_summary(const char *path, const ex_model *m, const ex_args *a,
     if (a->lfa > 0) printf("LFA loss on %lld held-out draws: %.6g\n", (long long)a->lfa, r->loss);
 }
 
+// -q: the results only, w[0..d) then b, one per line
+static void print_values(const ex_model *m, const ex_result *r) {
+    for (int64_t j = 0; j < m->d; j++) printf("%.17g\n", r->w[j]);
+    printf("%.17g\n", r->b);
+}
+
 static apx_status run(ex_model *m, ex_args *a, apx_explain_method meth, ex_result *r) {
     apx_dmat x0 = {0}, base = {0};
     apx_status s = read_vec(a->x0, m->d, "--x0", &x0);
@@ -229,6 +235,7 @@ int cmd_explain(int argc, char **argv) {
     if (s != APX_OK) rc = cli_fail("explain", s);
     else if (c.json) print_json(pos[0], &m, &a, meth, &r);
     else if (!c.quiet) print_summary(pos[0], &m, &a, meth, &r);
+    else print_values(&m, &r);
     free(r.w);
     model_free(&m);
     return rc;

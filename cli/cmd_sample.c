@@ -164,6 +164,11 @@ static int run_wls(const char *path, const sample_args *a, const cli_common *c) 
     sample_args b = *a;
     if (path) b.dim = Phi.cols;
     int64_t count = apx_wls_count(b.dim, &o);
+    if (count > (INT64_C(1) << 40)) {
+        apx_dmat_free(&Phi);
+        return cli_error("sample", CLI_EXIT_FAIL, "--wls %s for dimension %lld gives %lld "
+                         "points: too many", a->wls, (long long)b.dim, (long long)count);
+    }
     double *w = malloc(sizeof(double) * (size_t)(count + 1) * 2), t0 = cli_now(), cond = NAN;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)(count + 1));
     apx_wls_info inf = {0};

@@ -203,7 +203,8 @@ apx_status apx_regress_lm(apx_lm_problem prob, double *x, const apx_lm_opts *opt
 enum { APX_NAV_NPARAM = 12 };
 
 /* Model values mag (n) at times t (n) for the 12 parameters p (C8 > 0, C9, C10 > 0, P > 0).
- * With J (n,12) non-NULL (row-major), also the Jacobian d mag / d p. */
+ * With J (n,12) non-NULL (row-major), also the Jacobian d mag / d p. Errors: APX_ESHAPE
+ * (n < 1), APX_EINVAL (NULL t, p or mag, NaN/Inf, a parameter out of range). */
 apx_status apx_nav_model(const double *t, int64_t n, const double *p, double *mag,
                          double *J);
 
@@ -225,12 +226,15 @@ typedef struct {
 } apx_nav_info;
 
 /* Fit the NAV model to (t, y) (n >= 14 points), optional errors sigma (n) > 0 (NULL:
- * unweighted), period P > 0 and epoch T0 of a primary minimum. Starting values (the data
+ * unweighted), period P > 0 and epoch T0 of a primary minimum (every |t - T0| / P < 2^40,
+ * else APX_EINVAL: the phases would be rounding noise). Starting values (the data
  * decide them): for each half-width on a grid 0.02 ... 0.25 (or width0) and each shared
  * beta in {1, 1.5, 2, 3}, C1..C7 by linear least squares (the model is linear in them);
  * the best grid point starts Levenberg-Marquardt. p (12) and err (12, may be NULL: the
  * standard errors sqrt(diag cov); 0 for P and T0 when fixed) are outputs. APX_ENOCONV
- * when Levenberg-Marquardt ran out of evaluations (p holds its best point). */
+ * when Levenberg-Marquardt ran out of evaluations (p holds its best point). Errors also:
+ * APX_ESHAPE (n < 14), APX_EINVAL (NULL, NaN/Inf, sigma <= 0, width0 outside [0, 0.5)),
+ * APX_ENOMEM, those of apx_regress_lm. */
 apx_status apx_nav_fit(const double *t, const double *y, const double *sigma, int64_t n,
                        double P, double T0, const apx_nav_opts *opts, double *p,
                        double *err, apx_nav_info *info);
@@ -248,14 +252,17 @@ typedef struct {
 } apx_tp_info;
 
 /* Least-squares TP fit of order s >= 0 (2s + 1 <= n) to (t, y), sigma as apx_nav_fit;
- * coef (2s + 1). Householder QR (minimum norm if the design is rank deficient). */
+ * coef (2s + 1). Householder QR (minimum norm if the design is rank deficient). Errors:
+ * APX_ESHAPE (2s + 1 > n), APX_EINVAL (NULL, NaN/Inf, sigma <= 0, s outside [0, 2^20],
+ * P <= 0, t too far from T0 as for apx_nav_fit), APX_ENOMEM. */
 apx_status apx_tp_fit(const double *t, const double *y, const double *sigma, int64_t n,
                       double P, double T0, int s, double *coef, apx_tp_info *info);
 
 /* Choose the order in 0..s_max (2 s_max + 1 <= n - 1) by BIC (the smallest) or by Fisher
  * tests (raise s while adding the order's two terms is significant at level `alpha`,
  * F(2, n - 2s - 3) has the closed-form tail (1 + 2F/d)^(-d/2)); coef (2 s_max + 1) gets the
- * chosen fit's coefficients (the rest zeroed), info the chosen fit. */
+ * chosen fit's coefficients (the rest zeroed), info the chosen fit. Errors: as apx_tp_fit,
+ * and APX_EINVAL for an unknown criterion or alpha outside (0, 1) with APX_TP_FISHER. */
 apx_status apx_tp_select(const double *t, const double *y, const double *sigma, int64_t n,
                          double P, double T0, int s_max, apx_tp_criterion crit,
                          double alpha, double *coef, apx_tp_info *info);
@@ -321,7 +328,10 @@ typedef struct {
 
 apx_explain_opts apx_explain_opts_default(void);
 
-/* The explanation (w (d), intercept *b, may be NULL) of `model` at x0 (d). */
+/* The explanation (w (d), intercept *b, may be NULL) of `model` at x0 (d). Errors:
+ * APX_ESHAPE (d outside [1, 2^24]), APX_EINVAL (NULL f, x0 or w, NaN/Inf in x0 or the
+ * baseline, bad options, too few samples for the method, a callback that failed or returned
+ * NaN/Inf: the message has the call), APX_ENOMEM. */
 apx_status apx_explain(apx_explain_model model, const double *x0, apx_explain_method method,
                        const apx_explain_opts *opts, double *w, double *b);
 
@@ -372,7 +382,8 @@ typedef struct apx_rf apx_rf;
 apx_status apx_rf_create(int64_t d, int64_t N, const apx_rf_opts *opts, apx_rf **plan);
 void apx_rf_free(apx_rf *plan); /* NULL is a no-op */
 
-/* The plan's sizes and weights: W (N,d) = rows a_j, b (N) (either may be NULL to skip). */
+/* The plan's sizes and weights: W (N,d) = rows a_j, b (N) (either may be NULL to skip).
+ * Errors: APX_EINVAL (NULL plan), APX_ESHAPE (W's shape). */
 apx_status apx_rf_weights(const apx_rf *plan, int64_t *d, int64_t *N, apx_dmat *W, double *b);
 
 /* Phi (n,N) = s * act(X W^T - 1 b^T) for X (n,d). Threads: BLAS + OpenMP. Errors:
@@ -396,7 +407,9 @@ typedef struct {
 apx_status apx_rf_fit(const apx_rf *plan, apx_dmat X, apx_dmat Y, double lambda, double rcond,
                       apx_dmat C, apx_rf_info *info);
 
-/* P (n,r) = Phi(X) C for X (n,d), C (N,r), in row blocks (Phi is never held whole). */
+/* P (n,r) = Phi(X) C for X (n,d), C (N,r), in row blocks (Phi is never held whole).
+ * Errors: APX_EINVAL (NULL plan, NaN/Inf in X or C), APX_ESHAPE (X's cols != d, C's rows
+ * != N, P's shape, empty), APX_ENOMEM. */
 apx_status apx_rf_predict(const apx_rf *plan, apx_dmat X, apx_dmat C, apx_dmat P);
 
 /* Names for the CLI and Python: "uniform", "gaussian", "fourier"; "tanh", "relu",
@@ -503,9 +516,11 @@ apx_status apx_kridge_fit(const apx_kernel *k, apx_dmat X, apx_dmat Y,
                           const apx_kridge_opts *opts, apx_kridge **model,
                           apx_kridge_info *info);
 /* P (m,r) = K(Xt, X) alpha for Xt (m,d) (row blocks; the model is read-only: threads may
- * share it). */
+ * share it). Errors: as apx_kernel_matrix (for Xt), APX_EINVAL (NULL model), APX_ESHAPE
+ * (P's shape), APX_ENOMEM. */
 apx_status apx_kridge_predict(const apx_kridge *model, apx_dmat Xt, apx_dmat P);
-/* Sizes n, d, r and a copy of alpha (n,r) (NULL pointers skip). */
+/* Sizes n, d, r and a copy of alpha (n,r) (NULL pointers skip). Errors: APX_EINVAL (NULL
+ * model), APX_ESHAPE (alpha's shape). */
 apx_status apx_kridge_coef(const apx_kridge *model, int64_t *n, int64_t *d, int64_t *r,
                            apx_dmat *alpha);
 void apx_kridge_free(apx_kridge *model); /* NULL is a no-op */

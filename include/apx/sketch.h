@@ -356,11 +356,6 @@ typedef struct {
     double seconds;
 } apx_sampled_lp_info;
 
-/* l_p regression on a row sample (P007): rows of [A b] (N, n+1) sampled by `method`
- * (apx_sketch_sample with the same p), then apx_sketch_lp_regress_sample. x (n). info
- * may be NULL.
- * Errors: those of apx_sketch_sample and apx_regress_lp (APX_ESHAPE when fewer than n rows
- * are kept). */
 /* l_p regression on a given row sample: min sum_t wt[t] |a_{idx[t]}^T x - b_{idx[t]}|^p
  * over the kept rows (idx, wt from apx_sketch_sample or apx_sketch_sample_rows; kept >= n).
  * p = 1: exactly, by the certified simplex of apx_sketch_lp_sensitivities on [A b] (a
@@ -373,6 +368,11 @@ apx_status apx_sketch_lp_regress_sample(apx_dmat A, const double *b, double p,
                                         const int64_t *idx, const double *wt, int64_t kept,
                                         double *x, apx_sampled_lp_info *info);
 
+/* l_p regression on a row sample (P007): rows of [A b] (N, n+1) sampled by `method`
+ * (apx_sketch_sample with the same p), then apx_sketch_lp_regress_sample. x (n). info
+ * may be NULL.
+ * Errors: those of apx_sketch_sample and apx_regress_lp (APX_ESHAPE when fewer than n rows
+ * are kept). */
 apx_status apx_sketch_sampled_lp_regress(apx_dmat A, const double *b, double p,
                                          apx_sample_method method, double m_target,
                                          uint64_t seed, double *x, apx_sampled_lp_info *info);

@@ -228,7 +228,7 @@ typedef apx_status (*apx_resolvent_fn)(void *ctx, double eta, const double *z, d
 
 typedef struct {
     int64_t n;               /* components (>= 1) */
-    int64_t d;               /* dimension (>= 1) */
+    int64_t d;               /* dimension (1 <= d <= 2^56) */
     apx_fsum_fn comp;        /* required */
     void *comp_ctx;
     apx_resolvent_fn resolvent; /* NULL: G = 0, or the box below */
@@ -321,11 +321,13 @@ typedef struct {
 } apx_fsum_data;
 
 /* Fill *data and *problem (comp = the built-in callback, ctx = data; resolvent NULL) for
- * the least-squares family with n blocks (1 <= n <= N). */
+ * the least-squares family with n blocks (1 <= n <= N). Errors: APX_EINVAL (NULL, NaN/Inf,
+ * n out of range), APX_ESHAPE (empty A), APX_ENOMEM, APX_ENUMERIC (SVD failed). */
 apx_status apx_fsum_lstsq(apx_dmat A, const double *b, int64_t n, apx_fsum_data *data,
                           apx_halpern_problem *problem);
 /* The bilinear family: B (n p, q) as n stacked (p,q) blocks, a (n p) (NULL: 0), c (n q)
- * (NULL: 0). */
+ * (NULL: 0). Errors: APX_EINVAL (NULL, NaN/Inf, n not dividing B's rows, a zero mean
+ * block), APX_ESHAPE (empty B), APX_ENOMEM, APX_ENUMERIC (SVD failed). */
 apx_status apx_fsum_bilinear(apx_dmat B, int64_t n, const double *a, const double *c,
                              apx_fsum_data *data, apx_halpern_problem *problem);
 
@@ -355,7 +357,7 @@ typedef apx_status (*apx_alm_hessp_fn)(void *ctx, const double *x, const double 
                                        const double *v, double *Hv);
 
 typedef struct {
-    int64_t n; /* variables (>= 1) */
+    int64_t n; /* variables (1 <= n <= 2^29: the KKT matrix is dense) */
     int64_t m; /* equality constraints (1 <= m <= n) */
     apx_alm_fun_fn fun;     /* required */
     apx_alm_cons_fn cons;   /* required */
@@ -430,6 +432,8 @@ typedef struct {
     double *work; /* (N) scratch, owned: apx_alm_logreg_free */
 } apx_alm_logreg;
 
+/* Errors: APX_EINVAL (NULL, NaN/Inf, labels not +-1, reg < 0 or not finite), APX_ESHAPE
+ * (empty X or C, C's cols != X's), APX_ENOMEM (data->work). */
 apx_status apx_alm_logreg_setup(apx_dmat X, const double *y, apx_dmat C, const double *e,
                                 double reg, apx_alm_logreg *data, apx_alm_problem *problem);
 void apx_alm_logreg_free(apx_alm_logreg *data);
@@ -442,6 +446,7 @@ typedef struct {
     const double *q, *e;
 } apx_alm_qp;
 
+/* Errors: APX_EINVAL (NULL, NaN/Inf), APX_ESHAPE (Q not (n,n), C not (m,n), empty). */
 apx_status apx_alm_qp_setup(apx_dmat Q, const double *q, apx_dmat C, const double *e,
                             apx_alm_qp *data, apx_alm_problem *problem);
 

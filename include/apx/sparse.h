@@ -410,8 +410,9 @@ typedef struct {
 /* Run the three stages for sources of dimension d >= 1 and M >= 1 sources. out and info
  * may be NULL. Errors: APX_EINVAL (NULL sampler, bad options: k, n_stage1 < d,
  * n_target < k, alpha < 0, unknown rule), APX_ECANCELED when the sampler returns
- * non-zero, APX_EINVAL when it returns NaN or Inf, APX_ENOMEM. Deterministic for a
- * deterministic sampler. Threads: the BLAS/LAPACK. */
+ * non-zero, APX_EINVAL when it returns NaN or Inf, APX_ENOMEM (also when the sample
+ * buffers, about (M n_stage1 + 2 budget + 2 n_target) (d + 1) doubles, exceed 2^60).
+ * Deterministic for a deterministic sampler. Threads: the BLAS/LAPACK. */
 apx_status apx_sparse_mtrl(int64_t d, int64_t M, apx_mtrl_sampler sample, void *ctx,
                            const apx_mtrl_opts *opts, const apx_mtrl_out *out,
                            apx_mtrl_info *info);
@@ -435,6 +436,8 @@ typedef struct {
     double *nu;  /* (M) */
 } apx_mtrl_synth;
 
+/* Errors: APX_EINVAL (NULL s, sizes out of range, noise < 0 or not finite), APX_ENOMEM
+ * (also for d k + k M beyond 2^60), APX_ENUMERIC (dependent relevant heads). */
 apx_status apx_sparse_mtrl_synth_create(int64_t d, int64_t k, int64_t M, int64_t relevant,
                                         double noise, uint64_t seed, apx_mtrl_synth *s);
 void apx_sparse_mtrl_synth_free(apx_mtrl_synth *s);

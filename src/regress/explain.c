@@ -184,7 +184,8 @@ static apx_status shapley_masks(ex_ctx *c, uint64_t seed, uint64_t stream, sampl
     apx_status st = (p && idx) ? APX_OK : APX_ENOMEM;
     apx_rng r;
     apx_rng_init(&r, seed, stream);
-    for (int64_t k = 1; k < d; k++) p[k - 1] = (double)(d - 1) / ((double)k * (double)(d - k));
+    for (int64_t k = 1; st == APX_OK && k < d; k++)
+        p[k - 1] = (double)(d - 1) / ((double)k * (double)(d - k));
     memset(s->V, 0, sizeof(double) * (size_t)(s->N * d));
     for (int64_t i = 0; i < s->N && st == APX_OK; i++) {
         int64_t size = 0;

@@ -83,10 +83,18 @@ static apx_status check_series(const char *fn, const double *t, const double *y,
     return APX_OK;
 }
 
-static apx_status check_ephemeris(const char *fn, double P, double T0) {
+// P > 0, T0 finite, and every t within 2^40 periods of T0 (farther, the phase (t - T0) / P
+// mod 1 keeps fewer than 12 bits, and the fits would be of noise)
+static apx_status check_ephemeris(const char *fn, double P, double T0, const double *t,
+                                  int64_t n) {
     if (!(P > 0) || !isfinite(P) || !isfinite(T0))
         return apx__err(APX_EINVAL, "%s: need a period P > 0 and a finite epoch T0, got P = "
                         "%g, T0 = %g", fn, P, T0);
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabs(t[i] - T0) / P < 0x1p40))
+            return apx__err(APX_EINVAL, "%s: t[%lld] = %g is %g periods (P = %g) from the epoch "
+                            "T0 = %g: its phase is lost to rounding", fn, (long long)i, t[i],
+                            fabs(t[i] - T0) / P, P, T0);
     return APX_OK;
 }
 
@@ -219,7 +227,7 @@ apx_status apx_nav_fit(const double *t, const double *y, const double *sigma, in
     const char *fn = "nav_fit";
     apx_nav_opts o = opts ? *opts : apx_nav_opts_default();
     APX__TRY(check_series(fn, t, y, sigma, n, NP + 2));
-    APX__TRY(check_ephemeris(fn, P, T0));
+    APX__TRY(check_ephemeris(fn, P, T0, t, n));
     if (!p) return apx__err(APX_EINVAL, "%s: p (12 outputs) is NULL", fn);
     if (!(o.width0 >= 0) || !(o.width0 < 0.5))
         return apx__err(APX_EINVAL, "%s: width0 must be in [0, 0.5), got %g", fn, o.width0);
@@ -303,7 +311,7 @@ apx_status apx_tp_fit(const double *t, const double *y, const double *sigma, int
     if (s < 0 || s > (1 << 20))
         return apx__err(APX_EINVAL, "%s: order s must be in [0, 2^20], got %d", fn, s);
     APX__TRY(check_series(fn, t, y, sigma, n, 2 * (int64_t)s + 1));
-    APX__TRY(check_ephemeris(fn, P, T0));
+    APX__TRY(check_ephemeris(fn, P, T0, t, n));
     if (!coef) return apx__err(APX_EINVAL, "%s: coef is NULL", fn);
     tp_ctx c;
     APX__TRY(tp_begin(fn, &c, t, y, sigma, n, P, T0, s));
@@ -350,7 +358,7 @@ apx_status apx_tp_select(const double *t, const double *y, const double *sigma, 
     if (s_max < 0 || s_max > (1 << 20))
         return apx__err(APX_EINVAL, "%s: s_max must be in [0, 2^20], got %d", fn, s_max);
     APX__TRY(check_series(fn, t, y, sigma, n, 2 * (int64_t)s_max + 2));
-    APX__TRY(check_ephemeris(fn, P, T0));
+    APX__TRY(check_ephemeris(fn, P, T0, t, n));
     if (crit != APX_TP_BIC && crit != APX_TP_FISHER)
         return apx__err(APX_EINVAL, "%s: criterion must be APX_TP_BIC or APX_TP_FISHER, got %d",
                         fn, (int)crit);

@@ -511,6 +511,9 @@ apx_status apx_sketch_wls_legendre(int64_t m, apx_wls_func f, void *ctx,
     APX__TRY(check_wls_opts(fn, m, &o));
     if (!f || !coef) return apx__err(APX_EINVAL, "%s: f or coef is NULL", fn);
     int64_t n = apx_wls_count(m, &o);
+    if (!((double)n * (double)(m + 3) < 0x1p56)) // the n (m + 3) buffers, before int64 wraps
+        return apx__err(APX_ENOMEM, "%s: n = %lld points in dimension m = %lld: too many", fn,
+                        (long long)n, (long long)m);
     apx_wls_info inf = {0};
     apx_dmat Phi = {0};
     double *buf = apx__alloc(fn, (size_t)(3 * n), sizeof(double));

@@ -600,9 +600,10 @@ apx_status apx_sketch_lp_sensitivities(apx_dmat A, double p, const apx_sensitivi
     apx_status st = full_rank_q(fn, A, p == 1 && A.cols > 1 ? &Q : NULL);
     if (st != APX_OK) goto done;
     if (A.cols == 1) { // x is fixed by the constraint: s_i = |a_i|^p / sum |a_j|^p
-        double tot = 0;
-        for (int64_t j = 0; j < A.rows; j++) tot += pow(fabs(A.data[j * A.ld]), p);
-        for (int64_t j = 0; j < A.rows; j++) s[j] = pow(fabs(A.data[j * A.ld]), p) / tot;
+        double tot = 0, amax = 0; // relative to max |a_j| (> 0: full rank), so no overflow
+        for (int64_t j = 0; j < A.rows; j++) amax = fmax(amax, fabs(A.data[j * A.ld]));
+        for (int64_t j = 0; j < A.rows; j++) tot += pow(fabs(A.data[j * A.ld]) / amax, p);
+        for (int64_t j = 0; j < A.rows; j++) s[j] = pow(fabs(A.data[j * A.ld]) / amax, p) / tot;
     } else if (p == 2) {
         st = apx__leverage_exact(fn, A, -1.0, s, NULL);
     } else if (p == 1) {
@@ -640,6 +641,11 @@ apx_status apx_sketch_sensitivity_bounds(apx_dmat A, double p, apx_sensitivity_b
         return apx__err(APX_ENUMERIC, "%s: A (%lld x %lld) has numerical rank %lld", fn,
                         (long long)m, (long long)n, (long long)rank);
     double f = p <= 2 ? 1.0 : pow((double)m, p / 2 - 1);
-    for (int64_t i = 0; i < m; i++) ub[i] = APX__MIN(1.0, f * pow(ub[i], p / 2));
+    for (int64_t i = 0; i < m; i++) {
+        double v = f * pow(ub[i], p / 2);
+        if (isnan(v)) // inf * 0 for large p: the same product in logs
+            v = exp((p / 2 - 1) * log((double)m) + (p / 2) * log(ub[i]));
+        ub[i] = APX__MIN(1.0, v);
+    }
     return APX_OK;
 }

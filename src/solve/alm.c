@@ -282,9 +282,10 @@ static apx_status check_args(const char *fn, const apx_alm_problem *P, const dou
     if (!P->hess && !P->hessp)
         return apx__err(APX_EINVAL, "%s: give problem->hess or problem->hessp", fn);
     if (!x0 || !x || !lam) return apx__err(APX_EINVAL, "%s: x0, x and lam must be non-NULL", fn);
-    if (P->n < 1 || P->m < 1 || P->m > P->n)
+    if (P->n < 1 || P->m < 1 || P->m > P->n || P->n > (INT64_C(1) << 29))
         return apx__err(APX_EINVAL, "%s: n = %lld variables and m = %lld constraints need 1 <= "
-                        "m <= n", fn, (long long)P->n, (long long)P->m);
+                        "m <= n <= 2^29 (the dense (n+m)^2 KKT matrix)", fn, (long long)P->n,
+                        (long long)P->m);
     APX__TRY(apx__check_finite_vec(fn, "x0", x0, P->n));
     if (lam0) APX__TRY(apx__check_finite_vec(fn, "lam0", lam0, P->m));
     if (!(o->tol > 0) || !(o->delta0 > 0) || !(o->mu0 > 0) || !(o->nu0 > 0) || !(o->rho > 1) ||

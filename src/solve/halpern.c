@@ -276,9 +276,9 @@ static apx_status check_problem(const char *fn, const apx_halpern_problem *P, co
     if (!P) return apx__err(APX_EINVAL, "%s: problem is NULL", fn);
     if (!P->comp) return apx__err(APX_EINVAL, "%s: problem->comp is NULL", fn);
     if (!x) return apx__err(APX_EINVAL, "%s: x is NULL", fn);
-    if (P->n < 1 || P->d < 1)
-        return apx__err(APX_EINVAL, "%s: n = %lld components and d = %lld must be >= 1", fn,
-                        (long long)P->n, (long long)P->d);
+    if (P->n < 1 || P->d < 1 || P->d > (INT64_C(1) << 56))
+        return apx__err(APX_EINVAL, "%s: n = %lld components and d = %lld must be >= 1 (and d "
+                        "<= 2^56)", fn, (long long)P->n, (long long)P->d);
     if (!(P->lipschitz > 0) || !isfinite(P->lipschitz) || !isfinite(P->lipschitz_avg))
         return apx__err(APX_EINVAL, "%s: lipschitz = %g must be finite and > 0 (lipschitz_avg "
                         "= %g finite)", fn, P->lipschitz, P->lipschitz_avg);

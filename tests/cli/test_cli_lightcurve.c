@@ -97,7 +97,22 @@ TEST(cli_explain_linear_model) {
     arr = strstr(lq_out, "\"w\": [");
     REQUIRE(arr != NULL);
     CHECK_NEAR(strtod(arr + 6, NULL), w[0] * s * (1 - s), 1e-12, 1e-10);
-    (void)b;
+    // -q still prints the results: w then b, one per line, as --json has them
+    REQUIRE(run_bin("explain '%s' --x0 '%s' -m clime --bias 0.3 --json", wp, xp) == 0);
+    arr = strstr(lq_out, "\"w\": [");
+    REQUIRE(arr != NULL);
+    end = (char *)arr + 6;
+    for (int j = 0; j < 4; j++) {
+        g[j] = strtod(end, &end);
+        end++;
+    }
+    b = json_num("b");
+    REQUIRE(run_bin("explain '%s' --x0 '%s' -m clime --bias 0.3 -q", wp, xp) == 0);
+    end = lq_out;
+    for (int j = 0; j < 4; j++) CHECK_NEAR(strtod(end, &end), g[j], 0, 1e-15);
+    char *last = end;
+    CHECK_NEAR(strtod(end, &end), b, 1e-15, 1e-15);
+    CHECK(end != last);
     REQUIRE(run_bin("explain '%s' --x0 '%s' -m lime --lfa 500 --json", wp, xp) == 0);
     CHECK(json_num("lfa_loss") < 1e-20); // linear f: LIME's masks fit exactly
     CHECK(run_bin("explain '%s' --x0 '%s' -m shap", wp, xp) == 2);

@@ -121,6 +121,9 @@ TEST(cli_sample_wls_matches_library) {
     CHECK(lq_run("sample --wls iid --dim 4") == 2);
     CHECK(lq_run("sample --wls iid --out '%s'", dir) == 2);
     CHECK(lq_run("sample --wls volume --dim 6 --n 3 --out '%s'", dir) == 1);
+    // a point count whose buffer size wraps around size_t: refused, not overrun
+    CHECK(lq_run("sample --wls volume --dim 5 --n 4611686018427387904 --out '%s'", dir) == 1);
+    CHECK(lq_run("sample --wls iid --dim 5 --n 2305843009213693952 --out '%s'", dir) == 1);
     CHECK(lq_run("sample --method uniform --rows 3") == 2);
     apx_dmat_free(&C);
     apx_dmat_free(&P);

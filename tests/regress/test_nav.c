@@ -150,6 +150,12 @@ TEST(nav_tp_bad_input) {
     CHECK_STATUS(apx_nav_fit(t, y, NULL, 20, 0, 0, NULL, p, NULL, NULL), APX_EINVAL);
     CHECK_STATUS(apx_nav_fit(t, y, NULL, 20, 2.5, NAN, NULL, p, NULL, NULL), APX_EINVAL);
     CHECK_STATUS(apx_nav_fit(t, y, NULL, 20, 2.5, 0, NULL, NULL, NULL, NULL), APX_EINVAL);
+    // an epoch or period that leaves no digits of phase: refused, not fitted to rounding
+    CHECK_STATUS(apx_nav_fit(t, y, NULL, 20, 2.5, 1e300, NULL, p, NULL, NULL), APX_EINVAL);
+    CHECK_STATUS(apx_nav_fit(t, y, NULL, 20, 1e-300, 0, NULL, p, NULL, NULL), APX_EINVAL);
+    CHECK_STATUS(apx_tp_fit(t, y, NULL, 20, 2.5, -1e300, 2, c, NULL), APX_EINVAL);
+    CHECK_STATUS(apx_tp_select(t, y, NULL, 20, 2.5, 1e300, 3, APX_TP_BIC, 0, c, NULL),
+                 APX_EINVAL);
     s[3] = 0;
     CHECK_STATUS(apx_nav_fit(t, y, s, 20, 2.5, 0, NULL, p, NULL, NULL), APX_EINVAL);
     y[2] = INFINITY;

@@ -264,6 +264,11 @@ TEST(wls_grid_weights_are_basis_independent) {
     apx_dmat_free(&R);
 }
 
+static double wls_const(void *ctx, double x) {
+    (void)ctx, (void)x;
+    return 1.0;
+}
+
 TEST(wls_bad_input) {
     double x[64], w[64], c[8], y[4] = {1, 2, 3, 4}, ww[4] = {1, 1, -1, 1};
     apx_wls_opts o = apx_wls_opts_default();
@@ -281,6 +286,10 @@ TEST(wls_bad_input) {
     o.n = 40;
     CHECK_STATUS(apx_sketch_wls_points(8, &o, x, w, NULL), APX_ENOCONV);
     CHECK_STATUS(apx_sketch_wls_legendre(4, NULL, NULL, NULL, c, NULL), APX_EINVAL);
+    // n = ceil(2^64 / 3) points: 3 n and n m wrap around int64; refused, not overrun
+    o = apx_wls_opts_default();
+    o.n = INT64_C(6148914691236517206);
+    CHECK_STATUS(apx_sketch_wls_legendre(3, wls_const, NULL, &o, c, NULL), APX_ENOMEM);
     double P[8] = {1, 0, 1, 1, 1, 2, 1, 3};
     CHECK_STATUS(apx_sketch_wls_fit(apx_dmat_view(P, 4, 2), y, ww, c, NULL), APX_EINVAL);
     ww[2] = NAN;

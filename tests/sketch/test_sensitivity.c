@@ -197,6 +197,25 @@ TEST(sensitivity_bad_input) {
     apx_dmat_free(&A);
 }
 
+/* A large finite p: |a|^p and m^(p/2 - 1) overflow double; the results stay finite. */
+TEST(sensitivity_large_p_no_overflow) {
+    double a[3] = {1, 2, 4}, s[3], p = 2000;
+    REQUIRE_OK(apx_sketch_lp_sensitivities(apx_dmat_view(a, 3, 1), p, NULL, s, NULL));
+    // s_i = |a_i|^p / sum_j |a_j|^p = (a_i / 4)^p / (1 + 2^-p + 4^-p)
+    for (int i = 0; i < 3; i++) CHECK_NEAR(s[i], pow(a[i] / 4, p), 0, 1e-15);
+    apx_dmat A;
+    REQUIRE_OK(coherent(20, 3, 1, &A));
+    double ub[20], lev[20];
+    REQUIRE_OK(apx_sketch_sensitivity_bounds(A, p, APX_SENS_BOUND_ROOT_LEVERAGE, ub));
+    REQUIRE_OK(apx_sketch_leverage_scores(A, APX_LEVERAGE_EXACT, NULL, lev, NULL));
+    for (int i = 0; i < 20; i++) { // min(1, m^(p/2-1) tau_i^(p/2)), in logs
+        double ref = fmin(1.0, exp((p / 2 - 1) * log(20.0) + (p / 2) * log(lev[i])));
+        CHECK(isfinite(ub[i]));
+        CHECK_NEAR(ub[i], ref, 0, 1e-9);
+    }
+    apx_dmat_free(&A);
+}
+
 /* ---------------------------------------------------------------- sampling by method */
 
 TEST(sample_methods_sizes_and_weights) {

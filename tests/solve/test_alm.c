@@ -270,6 +270,8 @@ TEST(alm_bad_input) {
     CHECK_STATUS(apx_alm_newton(&Q, x0, NULL, x, lam, &o, NULL), APX_EINVAL);
     Q = P, Q.fun = NULL;
     CHECK_STATUS(apx_alm_newton(&Q, x0, NULL, x, lam, &o, NULL), APX_EINVAL);
+    Q = P, Q.n = INT64_C(1) << 32; // (n+m)^2 would wrap int64: refused before reading x0
+    CHECK_STATUS(apx_alm_newton(&Q, x0, NULL, x, lam, &o, NULL), APX_EINVAL);
     double bad0[3] = {NAN, 0, 0};
     CHECK_STATUS(apx_alm_newton(&P, bad0, NULL, x, lam, &o, NULL), APX_EINVAL);
     apx_alm_opts b = o;

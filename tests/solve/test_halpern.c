@@ -261,6 +261,8 @@ TEST(halpern_bad_input) {
     CHECK_STATUS(apx_halpern(&Q, NULL, x, &o, NULL), APX_EINVAL);
     Q = P, Q.comp = NULL;
     CHECK_STATUS(apx_halpern(&Q, NULL, x, &o, NULL), APX_EINVAL);
+    Q = P, Q.d = INT64_C(2049638230412172402); // 9 d wraps int64 to 2: refused, not overrun
+    CHECK_STATUS(apx_halpern(&Q, NULL, x, &o, NULL), APX_EINVAL);
     double lo[D] = {0, 0, 2, 0}, hi[D] = {1, 1, 1, 1}, x0[D] = {0, INFINITY, 0, 0};
     Q = P, Q.lo = lo, Q.hi = hi;
     CHECK_STATUS(apx_halpern(&Q, NULL, x, &o, NULL), APX_EINVAL);
