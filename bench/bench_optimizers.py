@@ -175,6 +175,42 @@ def mean_curve(runs):
     return [(x, statistics.mean(v)) for x, v in sorted(by.items())]
 
 
+def markdown(res):
+    """The table of a result (also used by bench/run.py for bench/RESULTS.md)."""
+    sec = res["time_budget_s"]
+    sw = res.get("sweep")
+    out = [f"Model {' '.join(res['model'])}; token budget {res['tokens']} "
+           f"({res['steps']} steps), {res['seeds']} seeds, {res['threads']} thread(s); "
+           f"wall-clock budget {sec:.1f} s of training (60% of AdamW's median time)."]
+    if sw:
+        out.append(f"Learning rates: per kind the best of its default x {sw['factors']} "
+                   f"after {sw['steps']} steps on seed 0 (all trials in the JSON).")
+    out += ["", f"| optimizer | lr (from) | val loss at {res['tokens']} tokens (mean ± sd) | "
+            f"val loss at {sec:.1f} s | train s | tokens seen |", "|---|---|---|---|---|---|"]
+    fmt = lambda v: "—" if v is None else f"{v:.4f}"
+    for r in res["rows"]:
+        out.append(f"| {r['kind']} | {r['lr']:g} ({r['lr_from']}) | {fmt(r['val_at_tokens'])} ± "
+                   f"{r['val_at_tokens_sd']:.4f} | {fmt(r['val_at_time'])} | "
+                   f"{fmt(r['train_s'])} | {r['tokens'] or 0:.0f} |" +
+                   (f" error: {r['errors'][0]}" if r["errors"] else ""))
+    for col, what in (("val_at_tokens", f"the token budget ({res['tokens']} tokens)"),
+                      ("val_at_time", f"the wall-clock budget ({sec:.1f} s)")):
+        ok = sorted((r for r in res["rows"] if r[col] is not None), key=lambda r: r[col])
+        if len(ok) >= 2:
+            a, b = ok[0], ok[1]
+            out.append(f"\nAt {what} **{a['kind']}** wins: validation loss {a[col]:.4f} "
+                       f"nats/byte, {b[col] - a[col]:.4f} ({100 * (b[col] - a[col]) / b[col]:.1f}%)"
+                       f" below the next, {b['kind']} ({b[col]:.4f}).")
+    edge = [r["kind"] for r in res["rows"] if sw and r["lr_from"] == "sweep" and
+            any(abs(r["lr"] - lr) < 1e-12 * lr for lr, _ in sw["trials"].get(r["kind"], [])[-1:])]
+    if edge:
+        out.append(f"\nThe largest rate of the sweep was the best for {', '.join(edge)}: their "
+                   "optimum may lie above it, so their losses are upper bounds of what they reach.")
+    out.append("\n![validation loss against training tokens, mean of the seeds]"
+               "(results/optimizers.svg)")
+    return "\n".join(out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
@@ -265,14 +301,7 @@ def main():
               for k in kinds}
     svg_plot(out_dir / "optimizers.svg", curves, "training tokens",
              "validation loss (nats/byte)", f"apx train: every optimizer ({a.seeds} seeds)")
-    print(f"| optimizer | lr (from) | val loss at {res['tokens']} tokens (mean ± sd) | "
-          f"val loss at {seconds:.1f} s | train s | tokens seen |")
-    print("|---|---|---|---|---|---|")
-    fmt = lambda v: "—" if v is None else f"{v:.4f}"
-    for r in rows:
-        print(f"| {r['kind']} | {r['lr']:g} ({r['lr_from']}) | {fmt(r['val_at_tokens'])} ± "
-              f"{r['val_at_tokens_sd']:.4f} | {fmt(r['val_at_time'])} | "
-              f"{fmt(r['train_s'])} | {r['tokens'] or 0:.0f} |" + (f" error: {r['errors'][0]}" if r["errors"] else ""))
+    print(markdown(res))
     print(f"\nwrote {out_dir / 'optimizers.json'} and {out_dir / 'optimizers.svg'}")
     shutil.rmtree(work, ignore_errors=True)
 
