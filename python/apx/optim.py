@@ -175,7 +175,7 @@ class _Table:
             self.h = _vp()
 
 
-class Optimizer:
+class Optimizer(_lib.Handle):
     """An apx optimizer over its own parameter table (float32), for driving it from Python.
 
     opt = Optimizer("adamw", [W0, b0], lr=1e-3)
@@ -259,23 +259,13 @@ class Optimizer:
         lr = self.base_lr if lr is None else float(lr)
         check(_fn("apx_optim_step_hess")(self._h, lr, h), "Optimizer.step")
 
+    _free = "apx_optim_free"
+
     def close(self):
-        if self._h:
-            _fn("apx_optim_free")(self._h)
-            self._h = _vp()
-        self._tab.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
+        tab = getattr(self, "_tab", None)
+        if tab is not None:
+            tab.close()
 
 
 def optimizer_trace(kind, params, grads, *, hessians=None, stats=None, lrs=None,

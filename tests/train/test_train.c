@@ -411,15 +411,21 @@ TEST(train_files_cancel_and_bad_checkpoints) {
     apx_set_threads(threads);
 }
 
+// a corpus of 6000 bytes written to `name` and a fresh tiny model for it
+static int tiny_setup(const char *name, apx_corpus **c, apx_gpt **m) {
+    char text[512];
+    write_text(name, 6000, text, sizeof text);
+    apx_gpt_config cfg = tiny();
+    *c = NULL, *m = NULL;
+    if (apx_corpus_load(text, 0.1, cfg.context, c) != APX_OK) return 0;
+    return apx_gpt_create(&cfg, 1, m) == APX_OK;
+}
+
 TEST(train_time_budget_and_no_files) {
     int threads = one_thread();
-    char text[512];
-    write_text("corpus_run.txt", 6000, text, sizeof text);
-    apx_gpt_config cfg = tiny();
     apx_corpus *c;
-    REQUIRE_OK(apx_corpus_load(text, 0.1, cfg.context, &c));
     apx_gpt *m;
-    REQUIRE_OK(apx_gpt_create(&cfg, 1, &m));
+    REQUIRE(tiny_setup("corpus_run.txt", &c, &m));
     apx_train_opts o = small_opts(NULL);
     o.steps = 100000, o.time_budget = 0.3, o.eval_every = 0;
     apx_train_result res;
@@ -435,13 +441,9 @@ TEST(train_time_budget_and_no_files) {
  * 1000 tokens -> step 21), evaluates, and a negative budget is a clear error. */
 TEST(train_token_budget) {
     int threads = one_thread();
-    char text[512];
-    write_text("corpus_tok.txt", 6000, text, sizeof text);
-    apx_gpt_config cfg = tiny();
     apx_corpus *c;
-    REQUIRE_OK(apx_corpus_load(text, 0.1, cfg.context, &c));
     apx_gpt *m;
-    REQUIRE_OK(apx_gpt_create(&cfg, 1, &m));
+    REQUIRE(tiny_setup("corpus_tok.txt", &c, &m));
     apx_train_opts o = small_opts(NULL);
     o.steps = 1000, o.max_tokens = 1000, o.eval_every = 0;
     apx_train_result res;
