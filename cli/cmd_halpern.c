@@ -2,6 +2,7 @@
  * the built-in finite-sum families: least squares A.npy b.npy split into --blocks components,
  * or the bilinear saddle B.npy [a.npy c.npy] with B (n p, q) holding n stacked (p, q) blocks;
  * an optional box --lo/--hi. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ typedef struct {
     int64_t blocks;
     int deterministic;
     double lo, hi;
+    double rtol, r0; // --rtol; r0: the residual at x0 = 0 (NaN: not measured)
     apx_halpern_opts ho;
 } halpern_args;
 
@@ -86,6 +88,8 @@ static void print_json(const halpern_args *a, const apx_halpern_problem *P,
     cli_json_num(&j, "lipschitz_avg", P->lipschitz_avg);
     cli_json_num(&j, "eta", info->eta);
     cli_json_num(&j, "tol", a->ho.tol);
+    cli_json_num(&j, "rtol", isnan(a->r0) ? 0.0 : a->rtol);
+    cli_json_num(&j, "start_residual", a->r0);
     cli_json_int(&j, "iterations", info->iterations);
     cli_json_int(&j, "inner_iterations", info->inner_iterations);
     cli_json_int(&j, "evaluations", info->evaluations);
@@ -99,11 +103,32 @@ static void print_json(const halpern_args *a, const apx_halpern_problem *P,
     cli_json_close(&j);
 }
 
+/* --tol 0: the tolerance is rtol times the residual r0 of x0 = 0, measured by the solver
+ * itself (one step, history[0]; its eta and box). Halpern's residual falls as O(1/k), so a
+ * fixed absolute tolerance is out of reach when it is far below r0. */
+static apx_status relative_tol(halpern_args *a, const apx_halpern_problem *P, double *x) {
+    apx_halpern_opts po = a->ho;
+    apx_halpern_info info;
+    double r0 = NAN;
+    po.tol = DBL_MIN, po.max_iters = 1, po.max_evals = 1, po.progress.fn = NULL;
+    po.history = &r0, po.history_iters = NULL, po.history_evals = NULL, po.history_cap = 1;
+    apx_status s = apx_halpern(P, NULL, x, &po, &info);
+    if (s != APX_OK && s != APX_ENOCONV) return s;
+    a->r0 = r0;
+    a->ho.tol = r0 > 0 ? a->rtol * r0 : DBL_MIN; // r0 = 0: x0 solves it
+    return APX_OK;
+}
+
 static int run(halpern_args *a, const apx_halpern_problem *P, const cli_common *c) {
     double *x = calloc((size_t)P->d, sizeof(double));
     if (!x) return cli_error("halpern", CLI_EXIT_FAIL, "out of memory");
     apx_halpern_info info;
     memset(&info, 0, sizeof info);
+    apx_status s0 = a->ho.tol > 0 ? APX_OK : relative_tol(a, P, x);
+    if (s0 != APX_OK) {
+        free(x);
+        return cli_fail("halpern", s0);
+    }
     cli_progress bar;
     a->ho.progress = cli_progress_start(&bar, "halpern", c->quiet);
     double t0 = cli_now();
@@ -131,8 +156,9 @@ static int run(halpern_args *a, const apx_halpern_problem *P, const cli_common *
 }
 
 int cmd_halpern(int argc, char **argv) {
-    halpern_args a = {"lstsq", "cocoercive", NULL, 0, 0, -INFINITY, INFINITY,
+    halpern_args a = {"lstsq", "cocoercive", NULL, 0, 0, -INFINITY, INFINITY, 1e-4, NAN,
                       apx_halpern_opts_default()};
+    a.ho.tol = 0; // relative by default: --rtol
     const char *lo_s = NULL, *hi_s = NULL;
     const cli_opt opts[] = {
         {"--problem", "-p", CLI_STR, &a.problem, "P", "lstsq (A.npy b.npy) or bilinear (B.npy "
@@ -142,7 +168,10 @@ int cmd_halpern(int argc, char **argv) {
         {"--setting", NULL, CLI_STR, &a.setting, "S", "cocoercive or monotone", 0, 0, 0},
         {"--deterministic", NULL, CLI_FLAG, &a.deterministic, NULL, "deterministic Halpern "
          "(exact F) instead of the variance-reduced method", 0, 0, 0},
-        {"--tol", NULL, CLI_DOUBLE, &a.ho.tol, "T", "stop at residual <= T", 0, 1, 0},
+        {"--tol", NULL, CLI_DOUBLE, &a.ho.tol, "T", "stop at residual <= T, absolute (0: use "
+         "--rtol)", 0, 1, 0},
+        {"--rtol", NULL, CLI_DOUBLE, &a.rtol, "R", "with --tol 0: stop at residual <= R times "
+         "the residual of x0 = 0", 0, 1, 0},
         {"--eta", NULL, CLI_DOUBLE, &a.ho.eta, "E", "step (0: the setting's default, see "
          "docs/solve.md)", 0, 1, 0},
         {"--prob", NULL, CLI_DOUBLE, &a.ho.prob, "P", "PAGE / snapshot probability (0: "
@@ -169,6 +198,8 @@ int cmd_halpern(int argc, char **argv) {
                      "bilinear: the saddle point of (1/n) sum_i (u^T B_i v + a_i^T u - c_i^T v),\n"
                      "  B (n p, q) stacked blocks, x = (u, v); monotone: use --setting monotone.\n"
                      "residual: ||x - J(x - eta F(x))|| / eta (= ||F(x)|| without a box).\n"
+                     "Default tolerance: --rtol times the residual at x0 = 0 (Halpern's residual\n"
+                     "  falls as O(1/k): each 10x of accuracy costs 10x the evaluations).\n"
                      "Exit 1 when the tolerance is not reached (x is still written).",
                      "seed of the sampled components", opts, (int)(sizeof opts / sizeof opts[0]),
                      1, 3};
@@ -189,6 +220,8 @@ int cmd_halpern(int argc, char **argv) {
     if ((!bil && npos != 2) || (bil && npos != 1 && npos != 3))
         return cli_error("halpern", CLI_EXIT_USAGE, "%s takes %s", a.problem,
                          bil ? "B.npy or B.npy a.npy c.npy" : "A.npy b.npy");
+    if (!(a.ho.tol > 0) && !(a.rtol > 0))
+        return cli_error("halpern", CLI_EXIT_USAGE, "--tol and --rtol are both 0");
     if (bil && a.blocks < 1)
         return cli_error("halpern", CLI_EXIT_USAGE, "bilinear needs --blocks N (B's row blocks)");
     char *end;

@@ -185,6 +185,8 @@ int cmd_lightcurve(int argc, char **argv) {
     if (s != APX_OK) rc = cli_fail("lightcurve", s);
     else if (c.json) print_json(pos[0], &a, &r, D.cols == 3);
     else if (!c.quiet) print_summary(pos[0], &a, &r);
+    else // -q: the NAV parameters only, one per line (as the summary lists them)
+        for (int k = 0; k < r.nav.nparams; k++) printf("%.17g\n", r.p[k]);
     free(r.coef);
     apx_dmat_free(&D);
     return rc;

@@ -362,6 +362,7 @@ apx_status apx_gpt_forward(apx_gpt *m, apx_graph *g, const int32_t *ids, const i
                            apx_tensor **logits, apx_tensor **loss) {
     apx_gpt_forward_opts o = opts ? *opts : apx_gpt_forward_opts_default();
     APX__TRY(forward_check(m, g, ids, targets, B, T, &o, loss));
+    if (o.record_stats) apx__gpt_record_clear(m); // a forward failing half-way leaves none
     int64_t C = m->cfg.d_model, shape[2] = {B, T};
     apx_tensor *wte, *wpe, *x, *pos, *head, *lg;
     APX__TRY(apx_ad_param(g, m->p, m->wte, &wte));

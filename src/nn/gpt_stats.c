@@ -49,6 +49,11 @@ void apx__gpt_record(apx_gpt *m, int64_t slot, apx_tensor *x, apx_tensor *y) {
     m->recorded = 1;
 }
 
+void apx__gpt_record_clear(apx_gpt *m) {
+    memset(m->rec, 0, (size_t)(2 * m->n_lin) * sizeof *m->rec);
+    m->recorded = 0;
+}
+
 int64_t apx_gpt_linear_count(const apx_gpt *m) { return m ? m->n_lin : 0; }
 
 void apx_gpt_stats_zero(apx_gpt *m) {
@@ -91,8 +96,7 @@ apx_status apx_gpt_stats_accumulate(apx_gpt *m, double scale) {
             return apx__err(APX_ENUMERIC, "gpt_stats_accumulate: a non-finite statistic in "
                             "linear layer %lld (group %lld)", (long long)s, (long long)l->group);
     }
-    memset(m->rec, 0, (size_t)(2 * m->n_lin) * sizeof *m->rec);
-    m->recorded = 0;
+    apx__gpt_record_clear(m);
     return APX_OK;
 }
 

@@ -52,6 +52,8 @@ apx_status apx__gpt_stats_create(apx_gpt *m);
 void apx__gpt_stats_free(apx_gpt *m);
 /* Remember linear layer `slot`'s input x and output y (forward with record_stats). */
 void apx__gpt_record(apx_gpt *m, int64_t slot, apx_tensor *x, apx_tensor *y);
+/* forget the recorded tensors (start of a recording forward, after accumulating) */
+void apx__gpt_record_clear(apx_gpt *m);
 
 /* Copy the int64 PowerNorm iteration counts into their float buffer entries, and back. */
 void apx__gpt_buffers_pull(apx_gpt *m);

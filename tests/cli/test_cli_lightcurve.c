@@ -49,6 +49,12 @@ TEST(cli_lightcurve_matches_library) {
     // the text summary and --fit-period
     REQUIRE(run_bin("lightcurve '%s' -P 2.5 --epoch 1000.3 --fit-period", path) == 0);
     CHECK(strstr(lq_out, "NAV (12 parameters)") != NULL && strstr(lq_out, "preferred by BIC: NAV"));
+    // -q prints the 10 NAV parameters only, one per line
+    REQUIRE(run_bin("lightcurve '%s' --period 2.5 --epoch 1000.3 --tp-max 30 -q", path) == 0);
+    char *end = lq_out;
+    for (int k = 0; k < 10; k++) CHECK_NEAR(strtod(end, &end), p[k], 1e-12, 1e-9);
+    while (*end == '\n') end++;
+    CHECK(*end == 0);
 }
 
 TEST(cli_lightcurve_errors) {
