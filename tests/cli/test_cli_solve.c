@@ -1,6 +1,10 @@
 /* tests/cli/test_cli_solve.c: apx solve on a Matrix Market Laplacian (CSR) and a dense .npy,
  * against the library; no convergence exits 1 but still writes x. apx halpern (P011) and apx
  * constrained (P073) against the library on the same files, usage and input errors. */
+#include <math.h>
+
+#include "apx/la.h"
+#include "apx/regress.h"
 #include "apx/solve.h"
 #include "test_cli_lstsq.h"
 
@@ -134,6 +138,65 @@ TEST(cli_halpern_matches_library) {
                           "--eta", "--prob", "--batch", "--inner-step", "--max-evals",
                           "--max-iters", "--lo", "--hi", "--out"};
     for (int i = 0; i < 14; i++) CHECK(strstr(lq_out, opts[i]) != NULL);
+}
+
+// ||A^T (A x - b)|| / n: the residual ||F(x)|| of the least-squares family, A (n,d)
+static double ls_res(const double *A, const double *b, const double *x, int n, int d) {
+    double g[16] = {0}, s = 0;
+    for (int i = 0; i < n; i++) {
+        double r = -b[i];
+        for (int j = 0; j < d; j++) r += A[i * d + j] * x[j];
+        for (int j = 0; j < d; j++) g[j] += A[i * d + j] * r;
+    }
+    for (int j = 0; j < d; j++) s += g[j] * g[j];
+    return sqrt(s) / n;
+}
+
+/* The default command (no --tol) on a plain Gaussian least-squares problem converges: the
+ * tolerance is --rtol 1e-4 times the residual of x0 = 0 (an absolute 1e-6 spent the 10^7
+ * budget and exited 1). x is checked against the exact least-squares solution:
+ * ||x - x*|| <= ||F(x)|| / mu, mu = sigma_min(A)^2 / n. */
+TEST(cli_halpern_default_converges) {
+    LQ_NEED_BIN();
+    enum { N = 50, D = 5 };
+    double A[N * D], xt[D], e[N], b[N], xs[D], s[D], zero[D] = {0};
+    apx_rng_fill_normal(21, 0, A, N * D);
+    apx_rng_fill_normal(21, 1, xt, D);
+    apx_rng_fill_normal(21, 2, e, N);
+    for (int i = 0; i < N; i++) {
+        b[i] = 0.1 * e[i];
+        for (int j = 0; j < D; j++) b[i] += A[i * D + j] * xt[j];
+    }
+    char pa[512], pb[512], o[512];
+    REQUIRE_OK(lq_write(apx_dmat_view(A, N, D), "hpd_A.npy", pa, sizeof pa));
+    REQUIRE_OK(lq_write(apx_dmat_view(b, N, 1), "hpd_b.npy", pb, sizeof pb));
+    tu_path(o, sizeof o, "hpd_x.npy");
+    REQUIRE(lq_run("halpern '%s' '%s' -o '%s' --json", pa, pb, o) == 0);
+    CHECK(strstr(lq_out, "\"converged\": true") != NULL);
+    double r0 = ls_res(A, b, zero, N, D), tol = lq_json_num(lq_out, "tol");
+    CHECK_NEAR(lq_json_num(lq_out, "start_residual"), r0, 0, 1e-12);
+    CHECK_NEAR(tol, 1e-4 * r0, 0, 1e-12);
+    apx_dmat X;
+    REQUIRE_OK(apx_npy_read_dmat(o, &X));
+    REQUIRE(X.rows * X.cols == D);
+    double res = ls_res(A, b, X.data, N, D);
+    CHECK(res <= tol * (1 + 1e-9));
+    CHECK_NEAR(lq_json_num(lq_out, "residual"), res, 0, 1e-9);
+    REQUIRE_OK(apx_regress_lstsq(apx_dmat_view(A, N, D), apx_dmat_view(b, N, 1),
+                                 apx_dmat_view(xs, D, 1), NULL, NULL));
+    REQUIRE_OK(apx_la_svd(apx_dmat_view(A, N, D), s, NULL, NULL));
+    double mu = s[D - 1] * s[D - 1] / N, err = 0;
+    for (int j = 0; j < D; j++) err += (X.data[j] - xs[j]) * (X.data[j] - xs[j]);
+    CHECK(sqrt(err) <= tol / mu * (1 + 1e-9) + 1e-12);
+    apx_dmat_free(&X);
+    // the deterministic method too; an explicit --tol stays absolute; both 0: usage error
+    CHECK(lq_run("halpern '%s' '%s' --deterministic --json", pa, pb) == 0);
+    CHECK(lq_json_num(lq_out, "residual") <= 1e-4 * r0 * (1 + 1e-9));
+    CHECK(lq_run("halpern '%s' '%s' --tol 1e-3 --json", pa, pb) == 0);
+    CHECK(lq_json_num(lq_out, "tol") == 1e-3);
+    CHECK(lq_run("halpern '%s' '%s' --tol 0 --rtol 0", pa, pb) == 2);
+    CHECK(lq_run("halpern --help") == 0);
+    CHECK(strstr(lq_out, "--rtol") != NULL);
 }
 
 /* ---------------------------------------------------------------- apx constrained (P073) */
