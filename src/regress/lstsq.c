@@ -234,15 +234,9 @@ static apx_status sk_setup(const char *fn, apx_dmat A, apx_dmat B, const apx_lst
     APX__TRY(apx_dmat_alloc(s, B.cols, &w->SB));
     APX__TRY(apx__sketch_apply(fn, w->plan, A, w->SA));
     APX__TRY(apx__sketch_apply(fn, w->plan, B, w->SB));
-    APX__TRY(apx_dmat_alloc(s, n, &w->U));
-    APX__TRY(apx_dmat_alloc(n, n, &w->Vt));
-    if (!(w->sv = apx__alloc(fn, (size_t)n, sizeof(double)))) return APX_ENOMEM;
-    int nt = apx__sk_serial_begin(); // LAPACK on the small sketch: thread-count independent
-    apx_status st = apx_la_svd(w->SA, w->sv, &w->U, &w->Vt);
-    apx__sk_serial_end(nt);
-    APX__TRY(st);
-    int64_t r = apx__rank_from_sv(w->sv, n, apx__rcond_default(o->rcond, m, n));
-    *rank = r;
+    APX__TRY(apx__sketch_svd(fn, w->SA, apx__rcond_default(o->rcond, m, n), &w->U, &w->Vt,
+                             &w->sv, rank));
+    int64_t r = *rank;
     APX__TRY(apx_dmat_alloc(n, APX__MAX(r, 1), &w->Nm));
     for (int64_t j = 0; j < n; j++)
         for (int64_t k = 0; k < r; k++) w->Nm.data[j * w->Nm.ld + k] = w->Vt.data[k * n + j] / w->sv[k];

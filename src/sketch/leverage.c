@@ -18,6 +18,20 @@ int64_t apx__rank_from_sv(const double *s, int64_t k, double rcond) {
     return r;
 }
 
+apx_status apx__sketch_svd(const char *fn, apx_dmat SA, double rcond, apx_dmat *U,
+                           apx_dmat *Vt, double **sv, int64_t *rank) {
+    int64_t n = SA.cols;
+    APX__TRY(apx_dmat_alloc(SA.rows, n, U));
+    APX__TRY(apx_dmat_alloc(n, n, Vt));
+    if (!(*sv = apx__alloc(fn, (size_t)n, sizeof(double)))) return APX_ENOMEM;
+    int nt = apx__sk_serial_begin();
+    apx_status st = apx_la_svd(SA, *sv, U, Vt);
+    apx__sk_serial_end(nt);
+    APX__TRY(st);
+    *rank = apx__rank_from_sv(*sv, n, rcond);
+    return APX_OK;
+}
+
 // lev_i = sum_{k<r} W[i][k]^2 for W (m, >= r)
 static void row_sq_norms(apx_dmat W, int64_t r, double *lev) {
 #pragma omp parallel for schedule(static) if (W.rows * r >= (1 << 19))
@@ -128,14 +142,8 @@ static apx_status approx_precond(const char *fn, apx_dmat A, const apx_leverage_
     APX__TRY(apx_sketch_plan_create(o->sketch, srows, A.rows, o->seed, NULL, &w->plan));
     APX__TRY(apx_dmat_alloc(srows, n, &w->SA));
     APX__TRY(apx__sketch_apply(fn, w->plan, A, w->SA));
-    APX__TRY(apx_dmat_alloc(srows, n, &w->U));
-    APX__TRY(apx_dmat_alloc(n, n, &w->Vt));
-    if (!(w->sv = apx__alloc(fn, (size_t)n, sizeof(double)))) return APX_ENOMEM;
-    int nt = apx__sk_serial_begin(); // LAPACK on the small sketch: thread-count independent
-    apx_status st = apx_la_svd(w->SA, w->sv, &w->U, &w->Vt);
-    apx__sk_serial_end(nt);
-    APX__TRY(st);
-    *r = apx__rank_from_sv(w->sv, n, apx__rcond_default(o->rcond, A.rows, n));
+    APX__TRY(apx__sketch_svd(fn, w->SA, apx__rcond_default(o->rcond, A.rows, n), &w->U,
+                             &w->Vt, &w->sv, r));
     if (*r == 0) return APX_OK;
     APX__TRY(apx_dmat_alloc(n, *r, &w->N));
     for (int64_t j = 0; j < n; j++)

@@ -37,6 +37,13 @@ double apx__rcond_default(double rcond, int64_t m, int64_t n);
 /* The numerical rank of descending singular values s (k): #{s_i > rcond * s_0}. */
 int64_t apx__rank_from_sv(const double *s, int64_t k, double rcond);
 
+/* Thin SVD SA = U diag(sv) Vt of a sketch SA (s,n) with single-threaded LAPACK (the result
+ * does not depend on the thread count), and its numerical rank at cut-off rcond. Allocates
+ * U (s,n), Vt (n,n) and sv (n) into the caller's pointers (freed by the caller, also on
+ * error). */
+apx_status apx__sketch_svd(const char *fn, apx_dmat SA, double rcond, apx_dmat *U,
+                           apx_dmat *Vt, double **sv, int64_t *rank);
+
 /* v (m) <- v - sum_{l<k} (e_l . v) e_l for the orthonormal rows e_l of E (k,m), twice
  * (classical Gram-Schmidt with reorthogonalization); returns ||v||^2 after. */
 double apx__project_off(const double *E, int64_t k, int64_t m, double *v);
